@@ -1,0 +1,245 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]`
+//! attributes as routes are registered, served at `/openapi.json` with Swagger
+//! UI (its files compiled in) at `/docs`.
+
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ErrorBody;
+use crate::state::SharedState;
+use crate::{admin, ops, simulator, v1};
+
+/// Security scheme of `/v1`: an API key as a bearer token.
+pub const API_KEY: &str = "api_key";
+/// Security scheme of `/admin`: the administration token as a bearer token.
+pub const ADMIN_TOKEN: &str = "admin_token";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "relais",
+        description = "Native HTTP API of the relais SMS gateway. Money is always a decimal string \
+                       (\"0.045\"), times are RFC 3339, errors are {\"error\": {\"code\", \"message\", \"field\"}}."
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "messages", description = "Sending and quoting"),
+        (name = "campaigns", description = "Campaigns and their messages"),
+        (name = "account", description = "Balance and webhooks"),
+        (name = "lists", description = "Blacklist and NPAI list"),
+        (name = "inbound", description = "Replies received"),
+        (name = "admin", description = "Accounts, credits and keys (administration token)"),
+        (name = "ops", description = "Health, readiness and metrics")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in [API_KEY, ADMIN_TOKEN] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// Every documented route, with the document built from them.
+pub fn api_router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(v1::router())
+        .merge(admin::router())
+        .merge(simulator::router())
+        .merge(ops::router())
+}
+
+/// `/openapi.json` and Swagger UI at `/docs`.
+pub fn docs(doc: OpenApiDoc) -> SwaggerUi {
+    SwaggerUi::new("/docs").url("/openapi.json", doc)
+}
+
+/// Schemas of `relais-core` and `relais-store` types that appear in requests
+/// and answers. Those crates know nothing of OpenAPI, so their wire form is
+/// described here; the tests below keep the two in step.
+pub mod schemas {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// Transactional messages go at once; marketing ones obey quiet hours and
+    /// carry a STOP mention.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum MessageKind {
+        Transactional,
+        Marketing,
+    }
+
+    /// Requested encoding: `auto` picks GSM-7 when the text allows it.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum EncodingMode {
+        Auto,
+        Gsm7,
+        Ucs2,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Encoding {
+        Gsm7,
+        Ucs2,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RouteClass {
+        Premium,
+        LowCost,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum MessageStatus {
+        Scheduled,
+        Queued,
+        Submitting,
+        Submitted,
+        Delivered,
+        Undelivered,
+        Expired,
+        Failed,
+        Cancelled,
+        Rejected,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CampaignStatus {
+        Scheduled,
+        Sending,
+        Done,
+        Cancelled,
+    }
+
+    /// `total` recipients before filtering, `sent` after, one counter per
+    /// reason a recipient was left out.
+    #[derive(Serialize, ToSchema)]
+    pub struct Counters {
+        pub total: u64,
+        pub sent: u64,
+        pub blacklisted: u64,
+        pub duplicated: u64,
+        pub npai: u64,
+        pub invalid: u64,
+        pub not_allowed: u64,
+        pub flood: u64,
+        pub country_limit: u64,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use relais_core::encoding::{Encoding, EncodingMode};
+        use relais_core::plan::{Counters, MessageKind};
+        use relais_core::pricing::RouteClass;
+        use relais_store::{CampaignStatus, MessageStatus};
+        use serde::Serialize;
+
+        use super as doc;
+
+        fn wire<T: Serialize>(values: impl IntoIterator<Item = T>) -> Vec<String> {
+            values
+                .into_iter()
+                .map(|v| serde_json::to_string(&v).unwrap())
+                .collect()
+        }
+
+        #[test]
+        fn enums_match_the_wire_form_of_the_real_types() {
+            assert_eq!(
+                wire([MessageKind::Transactional, MessageKind::Marketing]),
+                wire([doc::MessageKind::Transactional, doc::MessageKind::Marketing])
+            );
+            assert_eq!(
+                wire([EncodingMode::Auto, EncodingMode::Gsm7, EncodingMode::Ucs2]),
+                wire([
+                    doc::EncodingMode::Auto,
+                    doc::EncodingMode::Gsm7,
+                    doc::EncodingMode::Ucs2
+                ])
+            );
+            assert_eq!(
+                wire([Encoding::Gsm7, Encoding::Ucs2]),
+                wire([doc::Encoding::Gsm7, doc::Encoding::Ucs2])
+            );
+            assert_eq!(
+                wire(RouteClass::ALL),
+                wire([doc::RouteClass::Premium, doc::RouteClass::LowCost])
+            );
+            let statuses = [
+                doc::MessageStatus::Scheduled,
+                doc::MessageStatus::Queued,
+                doc::MessageStatus::Submitting,
+                doc::MessageStatus::Submitted,
+                doc::MessageStatus::Delivered,
+                doc::MessageStatus::Undelivered,
+                doc::MessageStatus::Expired,
+                doc::MessageStatus::Failed,
+                doc::MessageStatus::Cancelled,
+                doc::MessageStatus::Rejected,
+            ];
+            assert_eq!(wire(MessageStatus::ALL), wire(statuses));
+            assert_eq!(
+                wire([
+                    CampaignStatus::Scheduled,
+                    CampaignStatus::Sending,
+                    CampaignStatus::Done,
+                    CampaignStatus::Cancelled
+                ]),
+                wire([
+                    doc::CampaignStatus::Scheduled,
+                    doc::CampaignStatus::Sending,
+                    doc::CampaignStatus::Done,
+                    doc::CampaignStatus::Cancelled,
+                ])
+            );
+        }
+
+        #[test]
+        fn counters_have_the_documented_fields() {
+            let real = Counters {
+                total: 1,
+                sent: 2,
+                blacklisted: 3,
+                duplicated: 4,
+                npai: 5,
+                invalid: 6,
+                not_allowed: 7,
+                flood: 8,
+                country_limit: 9,
+            };
+            let documented = doc::Counters {
+                total: 1,
+                sent: 2,
+                blacklisted: 3,
+                duplicated: 4,
+                npai: 5,
+                invalid: 6,
+                not_allowed: 7,
+                flood: 8,
+                country_limit: 9,
+            };
+            assert_eq!(
+                serde_json::to_value(documented).unwrap(),
+                serde_json::to_value(real).unwrap()
+            );
+        }
+    }
+}

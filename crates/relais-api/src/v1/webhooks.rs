@@ -1,0 +1,140 @@
+//! `/v1/webhooks`: where the account's callbacks go, and the secret they are
+//! signed with (HMAC-SHA256, see `relais_engine::webhooks`).
+//!
+//! The secret is never shown by `GET`. `PUT` sets it when given (16 to 256
+//! characters); when not given the current secret is kept, and an account that
+//! has none gets one generated, shown in that `PUT`'s answer only. To rotate,
+//! `PUT` a new one.
+
+use axum::Json;
+use axum::extract::State;
+use rand::RngCore;
+use relais_engine::callback_url::check_callback_url;
+use relais_store::WebhookUrls;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBody;
+use crate::state::SharedState;
+
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(get_webhooks, put_webhooks))
+}
+
+const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=256;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhooksAnswer {
+    /// Delivery reports go here (unless a send names its own `callback_url`).
+    pub dlr: Option<String>,
+    /// Replies and STOP replies go here.
+    pub inbound: Option<String>,
+    pub has_secret: bool,
+    /// Only in the answer to the `PUT` that generated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl WebhooksAnswer {
+    fn new(urls: WebhookUrls, has_secret: bool, secret: Option<String>) -> Self {
+        WebhooksAnswer {
+            dlr: urls.dlr,
+            inbound: urls.inbound,
+            has_secret,
+            secret,
+        }
+    }
+}
+
+/// The new webhook settings: both URLs are replaced (absent or null: none).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksBody {
+    pub dlr: Option<String>,
+    pub inbound: Option<String>,
+    /// The signing secret; generated when absent and the account has none.
+    pub secret: Option<String>,
+}
+
+/// Where callbacks go.
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks",
+    tag = "account",
+    responses((status = 200, body = WebhooksAnswer), (status = 401, body = ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn get_webhooks(caller: Caller) -> Json<WebhooksAnswer> {
+    let settings = caller.account.settings;
+    Json(WebhooksAnswer::new(
+        settings.webhooks,
+        !settings.webhook_secret.is_empty(),
+        None,
+    ))
+}
+
+/// Sets where callbacks go, and the signing secret.
+#[utoipa::path(
+    put,
+    path = "/v1/webhooks",
+    tag = "account",
+    request_body = WebhooksBody,
+    responses(
+        (status = 200, body = WebhooksAnswer),
+        (status = 400, body = ErrorBody),
+        (status = 422, description = "A URL or the secret is refused", body = ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+pub async fn put_webhooks(
+    State(state): State<SharedState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<WebhooksBody>,
+) -> Result<Json<WebhooksAnswer>, ApiError> {
+    let allow_private = state.config.allow_private_callbacks;
+    for (field, url) in [("dlr", &body.dlr), ("inbound", &body.inbound)] {
+        if let Some(url) = url {
+            check_callback_url(url, allow_private).map_err(|e| ApiError::callback_url(field, e))?;
+        }
+    }
+    let mut settings = caller.account.settings;
+    let shown = match body.secret {
+        Some(secret) if !SECRET_LEN.contains(&secret.chars().count()) => {
+            return Err(ApiError::unprocessable(
+                "invalid_secret",
+                "the secret must have 16 to 256 characters",
+            )
+            .with_field("secret"));
+        }
+        Some(secret) => {
+            settings.webhook_secret = secret;
+            None
+        }
+        None if settings.webhook_secret.is_empty() => {
+            settings.webhook_secret = generate_secret();
+            Some(settings.webhook_secret.clone())
+        }
+        None => None,
+    };
+    settings.webhooks = WebhookUrls {
+        dlr: body.dlr,
+        inbound: body.inbound,
+        dialect: None,
+    };
+    state
+        .store
+        .update_account_settings(caller.account.id, &settings)
+        .await?;
+    Ok(Json(WebhooksAnswer::new(settings.webhooks, true, shown)))
+}
+
+/// 32 random bytes, hex-encoded.
+fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

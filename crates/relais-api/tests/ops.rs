@@ -1,0 +1,207 @@
+//! Operations endpoints, the OpenAPI document and Swagger UI, and rate limiting.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::{TestApp, test_config};
+use relais_api::{ApiConfig, RateLimit};
+use serde_json::json;
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::new().await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app.raw(Method::GET, path, None, &[], Body::empty()).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        assert_eq!(response.json(), json!({"status": "ok"}));
+    }
+    app.store.close().await;
+    let response = app
+        .raw(Method::GET, "/readyz", None, &[], Body::empty())
+        .await;
+    response.assert_error(StatusCode::SERVICE_UNAVAILABLE, "not_ready");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint() {
+    let app = TestApp::new().await;
+    let response = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    let doc = response.json();
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("/v1/messages", "post"),
+        ("/v1/messages/{id}", "get"),
+        ("/v1/quote", "post"),
+        ("/v1/balance", "get"),
+        ("/v1/campaigns", "get"),
+        ("/v1/campaigns/{id}", "get"),
+        ("/v1/campaigns/{id}", "delete"),
+        ("/v1/campaigns/{id}/messages", "get"),
+        ("/v1/blacklist", "get"),
+        ("/v1/blacklist", "post"),
+        ("/v1/blacklist/{number}", "delete"),
+        ("/v1/npai", "get"),
+        ("/v1/npai", "post"),
+        ("/v1/npai/{number}", "delete"),
+        ("/v1/inbound", "get"),
+        ("/v1/webhooks", "get"),
+        ("/v1/webhooks", "put"),
+        ("/admin/accounts", "post"),
+        ("/admin/accounts", "get"),
+        ("/admin/accounts/{id}", "get"),
+        ("/admin/accounts/{id}/settings", "put"),
+        ("/admin/accounts/{id}/credit", "post"),
+        ("/admin/accounts/{id}/keys", "post"),
+        ("/admin/accounts/{id}/keys", "get"),
+        ("/admin/keys/{id}", "delete"),
+        ("/admin/accounts/{id}/disable", "post"),
+        ("/admin/accounts/{id}/enable", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from openapi.json"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "SendBody",
+        "SendAnswer",
+        "ErrorBody",
+        "CampaignDetail",
+        "MessageStatus",
+        "Counters",
+        "AccountBody",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+    let operation_ids: Vec<&str> = paths
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = operation_ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        operation_ids.len(),
+        "operation ids must be unique: {operation_ids:?}"
+    );
+    let send = &paths["/v1/messages"]["post"];
+    assert_eq!(send["security"], json!([{"api_key": []}]));
+    assert!(doc["components"]["securitySchemes"]["admin_token"].is_object());
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served() {
+    let app = TestApp::new().await;
+    let response = app
+        .raw(Method::GET, "/docs/", None, &[], Body::empty())
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(
+        response.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        response.text().contains("swagger-ui"),
+        "{}",
+        response.text()
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_messages() {
+    let app = TestApp::new().await;
+    app.get("/v1/balance").await;
+    app.get("/v1/campaigns/12345").await;
+    app.post("/v1/messages", json!({"text": "x", "to": ["+33612345678"]}))
+        .await;
+
+    let response = app
+        .raw(Method::GET, "/metrics", None, &[], Body::empty())
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(
+        response.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text();
+    let has = |needle: &str| {
+        text.lines()
+            .any(|line| line.starts_with("relais_http_requests_total") && line.contains(needle))
+    };
+    assert!(
+        has(r#"route="/v1/balance""#) && has(r#"status="200""#),
+        "{text}"
+    );
+    assert!(
+        has(r#"route="/v1/campaigns/{id}""#) && has(r#"status="404""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("relais_http_request_duration_seconds"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("relais_messages{status=\"queued\"}")),
+        "{text}"
+    );
+    assert!(text.contains("relais_webhooks_pending"), "{text}");
+
+    let off = TestApp::without_metrics().await;
+    let response = off
+        .raw(Method::GET, "/metrics", None, &[], Body::empty())
+        .await;
+    response.assert_error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn each_key_is_rate_limited_with_retry_after() {
+    let config = ApiConfig {
+        rate_limit: Some(RateLimit {
+            per_second: 1,
+            burst: 2,
+        }),
+        ..test_config()
+    };
+    let app = TestApp::with_config(config).await;
+    assert_eq!(app.get("/v1/balance").await.status, StatusCode::OK);
+    assert_eq!(app.get("/v1/balance").await.status, StatusCode::OK);
+    let limited = app.get("/v1/balance").await;
+    limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let retry_after: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+
+    // Another key has its own bucket.
+    let (_, other) = app.create_account("other", Some("1")).await;
+    assert_eq!(
+        app.call_as(&other, Method::GET, "/v1/balance", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_in_the_error_shape() {
+    let app = TestApp::new().await;
+    app.raw(Method::GET, "/nowhere", None, &[], Body::empty())
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+}

@@ -1,0 +1,13 @@
+//! Time for the engine: the one place that reads the wall clock, as epoch
+//! milliseconds for the store and as a jiff `Timestamp` for planning.
+
+use jiff::Timestamp;
+use relais_store::Millis;
+
+pub fn now_ms() -> Millis {
+    Timestamp::now().as_millisecond()
+}
+
+pub fn to_timestamp(ms: Millis) -> Timestamp {
+    Timestamp::from_millisecond(ms).expect("epoch milliseconds within jiff's range")
+}

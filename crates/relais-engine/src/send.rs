@@ -1,0 +1,423 @@
+//! Sending: turns a door's [`SendRequest`] into a committed campaign.
+//!
+//! [`Pipeline::send`] loads what planning needs about the account (settings,
+//! blacklist, NPAI, anti-flood and monthly counters, balance), plans with
+//! `relais-core`, and commits campaign, messages and debit in one transaction
+//! before answering: an acknowledged send is durable. Every door calls it; none
+//! plans or stores on its own.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use relais_core::calendar::{CalendarError, Calendars};
+use relais_core::encoding::{EncodingMode, TextAnalysis};
+use relais_core::money::Amount;
+use relais_core::number::{Country, E164, NumberPolicy};
+use relais_core::plan::{
+    self, CountryQuota, FloodRule, Limits, MessageKind, Plan, PlanContext, PlanError, SendRequest,
+};
+use relais_core::pricing::{self, PriceError, PriceTable, RouteClass};
+use relais_store::{
+    Account, CampaignId, CampaignMeta, IdempotentAnswer, NewCampaign, NumberList, Store, StoreError,
+};
+use tokio::sync::Notify;
+
+use crate::clock;
+
+/// Gateway-wide sending settings (from configuration).
+#[derive(Debug, Clone)]
+pub struct SendSettings {
+    /// Prices for accounts without their own table.
+    pub prices: PriceTable,
+    /// Quiet hours per country, before account overrides.
+    pub calendars: Calendars,
+    pub limits: Limits,
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl_ms: i64,
+}
+
+impl Default for SendSettings {
+    fn default() -> Self {
+        SendSettings {
+            prices: PriceTable::default_table(),
+            calendars: Calendars::france_default(),
+            limits: Limits::default(),
+            idempotency_ttl_ms: 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// How a door wants a request handled.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// Plan only: nothing stored, nothing debited.
+    pub simulate: bool,
+    pub meta: CampaignMeta,
+}
+
+/// The result of a send.
+// Planned is the common case and is moved once into the door's answer.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum SendOutcome {
+    /// Planned, and committed unless simulated (`campaign_id` is then `None`).
+    Planned {
+        campaign_id: Option<CampaignId>,
+        plan: Plan,
+    },
+    /// The idempotency key was seen before: the first answer, nothing sent again.
+    Replayed(IdempotentAnswer),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the account is disabled")]
+    AccountDisabled,
+    /// The account's stored settings are unusable (an operator must fix them).
+    #[error("account settings: {0}")]
+    Settings(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for SendError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InsufficientCredits { needed, available } => {
+                SendError::Plan(PlanError::InsufficientCredits { needed, available })
+            }
+            other => SendError::Store(other),
+        }
+    }
+}
+
+impl From<PriceError> for SendError {
+    fn from(e: PriceError) -> Self {
+        SendError::Settings(e.to_string())
+    }
+}
+
+impl From<CalendarError> for SendError {
+    fn from(e: CalendarError) -> Self {
+        SendError::Settings(e.to_string())
+    }
+}
+
+/// What a text costs and how it is encoded, per destination.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quote {
+    pub analysis: TextAnalysis,
+    pub destinations: Vec<QuotedDestination>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuotedDestination {
+    pub country: Country,
+    /// `None`: the account cannot send there.
+    pub unit_price: Option<Amount>,
+    pub cost: Option<Amount>,
+}
+
+/// The text-only part of a request, for quoting.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteRequest {
+    pub text: String,
+    pub kind: MessageKind,
+    pub encoding: EncodingMode,
+    pub smart_encoding: Option<bool>,
+    pub route_class: RouteClass,
+    pub countries: Vec<Country>,
+}
+
+/// The sending pipeline, shared by every door.
+pub struct Pipeline {
+    store: Arc<dyn Store>,
+    settings: SendSettings,
+    /// Woken after a commit so the dispatcher sends due messages at once.
+    wake: Option<Arc<Notify>>,
+}
+
+impl Pipeline {
+    pub fn new(store: Arc<dyn Store>, settings: SendSettings) -> Self {
+        Pipeline {
+            store,
+            settings,
+            wake: None,
+        }
+    }
+
+    /// Notifies `wake` after each committed send.
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &SendSettings {
+        &self.settings
+    }
+
+    /// The price table that applies to an account.
+    pub fn prices_for<'a>(&'a self, account: &Account) -> Result<Cow<'a, PriceTable>, SendError> {
+        Ok(match &account.settings.prices {
+            Some(entries) => Cow::Owned(PriceTable::from_entries(entries)?),
+            None => Cow::Borrowed(&self.settings.prices),
+        })
+    }
+
+    /// Plans `request` for `account` and, unless simulating, commits it.
+    ///
+    /// With `options.meta.idempotency`, a key seen within the idempotency
+    /// window answers [`SendOutcome::Replayed`] and sends nothing; the record's
+    /// `answer_template` is stored as given, its `since` set from the window
+    /// (so that of two requests racing with one key only one commits).
+    pub async fn send(
+        &self,
+        account: &Account,
+        request: &SendRequest,
+        options: SendOptions,
+    ) -> Result<SendOutcome, SendError> {
+        self.send_inner(account, request, options, None).await
+    }
+
+    /// Like [`send`](Self::send), for doors that replay their exact answer to a
+    /// retried idempotency key: `answer` renders that answer from the plan
+    /// being committed (with `{campaign_id}` where the id goes), so what is
+    /// stored for the key is what the first request is answered.
+    pub async fn send_with_answer(
+        &self,
+        account: &Account,
+        request: &SendRequest,
+        options: SendOptions,
+        answer: &(dyn Fn(&Plan) -> String + Sync),
+    ) -> Result<SendOutcome, SendError> {
+        self.send_inner(account, request, options, Some(answer))
+            .await
+    }
+
+    async fn send_inner(
+        &self,
+        account: &Account,
+        request: &SendRequest,
+        mut options: SendOptions,
+        answer: Option<&(dyn Fn(&Plan) -> String + Sync)>,
+    ) -> Result<SendOutcome, SendError> {
+        if account.disabled {
+            return Err(SendError::AccountDisabled);
+        }
+        let now_ms = clock::now_ms();
+        if let Some(record) = &options.meta.idempotency
+            && let Some(answer) = self.replay(account, &record.key, now_ms).await?
+        {
+            return Ok(SendOutcome::Replayed(answer));
+        }
+
+        let mut request = Cow::Borrowed(request);
+        if request.sender.is_none() && account.settings.default_sender.is_some() {
+            request
+                .to_mut()
+                .sender
+                .clone_from(&account.settings.default_sender);
+        }
+        let plan = self.plan(account, &request, now_ms).await?;
+        if options.simulate {
+            return Ok(SendOutcome::Planned {
+                campaign_id: None,
+                plan,
+            });
+        }
+        if let Some(record) = &mut options.meta.idempotency {
+            // A record of the key older than the window may be replaced.
+            record.since = now_ms - self.settings.idempotency_ttl_ms;
+            if let Some(answer) = answer {
+                record.answer_template = answer(&plan);
+            }
+        }
+
+        let idempotency_key = options.meta.idempotency.as_ref().map(|r| r.key.clone());
+        let committed = self
+            .store
+            .commit_campaign(NewCampaign {
+                account_id: account.id,
+                request: &request,
+                plan: &plan,
+                meta: options.meta,
+                now: now_ms,
+            })
+            .await;
+        match committed {
+            Ok(id) => {
+                if let Some(wake) = &self.wake {
+                    wake.notify_waiters();
+                }
+                Ok(SendOutcome::Planned {
+                    campaign_id: Some(id),
+                    plan,
+                })
+            }
+            // Two requests with one idempotency key raced: the other one committed.
+            Err(StoreError::Conflict(_)) if idempotency_key.is_some() => {
+                let key = idempotency_key.expect("checked above");
+                match self.replay(account, &key, now_ms).await? {
+                    Some(answer) => Ok(SendOutcome::Replayed(answer)),
+                    None => Err(StoreError::Conflict(key).into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn replay(
+        &self,
+        account: &Account,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<IdempotentAnswer>, SendError> {
+        let since = now_ms - self.settings.idempotency_ttl_ms;
+        Ok(self.store.idempotent_answer(account.id, key, since).await?)
+    }
+
+    /// Builds the planning context from the account and the store, and plans.
+    async fn plan(
+        &self,
+        account: &Account,
+        request: &SendRequest,
+        now_ms: i64,
+    ) -> Result<Plan, SendError> {
+        let settings = &account.settings;
+        let now = clock::to_timestamp(now_ms);
+        let prices = self.prices_for(account)?;
+        let calendars = self.calendars_for(account)?;
+        let blacklist = self
+            .store
+            .listed_numbers(account.id, NumberList::Blacklist)
+            .await?;
+        let npai = self
+            .store
+            .listed_numbers(account.id, NumberList::Npai)
+            .await?;
+        let allowed: Option<HashSet<Country>> = settings
+            .allowed_countries
+            .as_ref()
+            .map(|c| c.iter().copied().collect());
+
+        let recent: HashMap<E164, u32> = match settings.flood {
+            Some(flood) => {
+                let since = now_ms - i64::try_from(flood.period_secs * 1000).unwrap_or(i64::MAX);
+                self.store.recent_counts(account.id, since).await?
+            }
+            None => HashMap::new(),
+        };
+        let recent_count = |n: E164| recent.get(&n).copied().unwrap_or(0);
+
+        let quotas: HashMap<Country, CountryQuota> = if settings.monthly_limits.is_empty() {
+            HashMap::new()
+        } else {
+            let since = month_start(now, &settings.time_zone)?;
+            let used = self.store.country_counts(account.id, since).await?;
+            settings
+                .monthly_limits
+                .iter()
+                .map(|(&country, &limit)| {
+                    (
+                        country,
+                        CountryQuota {
+                            used: used.get(&country).copied().unwrap_or(0),
+                            limit,
+                        },
+                    )
+                })
+                .collect()
+        };
+
+        let mut ctx = PlanContext::new(now, &prices, &calendars);
+        ctx.default_region = settings.default_region;
+        ctx.number_policy = NumberPolicy {
+            mobile_only: settings.mobile_only,
+        };
+        ctx.blacklist = &blacklist;
+        ctx.npai = &npai;
+        ctx.allowed_countries = allowed.as_ref();
+        ctx.flood = settings.flood.map(|f| FloodRule {
+            recent: &recent_count,
+            max_per_period: f.max,
+        });
+        ctx.country_quotas = Some(&quotas);
+        ctx.balance = account.balance;
+        ctx.opt_out = settings.opt_out.clone();
+        ctx.smart_default = settings.smart_encoding;
+        ctx.limits = self.settings.limits;
+        Ok(plan::plan(request, &ctx)?)
+    }
+
+    fn calendars_for<'a>(&'a self, account: &Account) -> Result<Cow<'a, Calendars>, SendError> {
+        let windows = &account.settings.sending_windows;
+        if windows.is_empty() {
+            return Ok(Cow::Borrowed(&self.settings.calendars));
+        }
+        let mut calendars = self.settings.calendars.clone();
+        for (country, config) in windows {
+            calendars.insert(country.as_str(), config.clone().try_into()?)?;
+        }
+        Ok(Cow::Owned(calendars))
+    }
+
+    /// Encoding, segments and cost per destination of a text for an account.
+    pub fn quote(&self, account: &Account, request: &QuoteRequest) -> Result<Quote, SendError> {
+        let settings = &account.settings;
+        let smart = request.smart_encoding.unwrap_or(settings.smart_encoding);
+        let analysis = plan::prepare_text(
+            &request.text,
+            request.kind,
+            request.encoding,
+            smart,
+            &settings.opt_out,
+            self.settings.limits.max_segments,
+        )?;
+        let prices = self.prices_for(account)?;
+        let allowed = |c: &Country| {
+            settings
+                .allowed_countries
+                .as_ref()
+                .is_none_or(|list| list.contains(c))
+        };
+        let destinations = request
+            .countries
+            .iter()
+            .map(|&country| {
+                let unit_price = prices
+                    .unit_price(country, request.route_class)
+                    .filter(|_| allowed(&country));
+                QuotedDestination {
+                    country,
+                    unit_price,
+                    cost: unit_price.map(|p| pricing::message_cost(analysis.segments, p)),
+                }
+            })
+            .collect();
+        Ok(Quote {
+            analysis,
+            destinations,
+        })
+    }
+}
+
+/// Start of the current calendar month in the account's zone, in epoch ms.
+fn month_start(now: Timestamp, time_zone: &str) -> Result<i64, SendError> {
+    let tz = jiff::tz::TimeZone::get(time_zone)
+        .map_err(|_| SendError::Settings(format!("unknown time zone {time_zone:?}")))?;
+    let local = now.to_zoned(tz);
+    let first = local
+        .date()
+        .first_of_month()
+        .to_zoned(local.time_zone().clone())
+        .map_err(|e| SendError::Settings(e.to_string()))?;
+    Ok(first.timestamp().as_millisecond())
+}

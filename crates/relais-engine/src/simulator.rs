@@ -1,0 +1,291 @@
+//! The built-in carrier simulator: a connector that accepts messages, answers a
+//! carrier id, and later reports delivered / undelivered / expired in
+//! configurable proportions and delays. It refuses configured prefixes, can
+//! fail temporarily (to exercise failover) and can reply, STOP included.
+//! It is the default route of the embedded setup and the route of sandbox
+//! accounts.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use relais_core::number::E164;
+use relais_store::{
+    AccountId, CarrierReport, Inbound, MessageStatus, NewInbound, OutboundMessage, StoreResult,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::clock;
+use crate::connector::{Connector, SubmitResult};
+use crate::events::EventSink;
+
+/// How the simulator behaves. Ratios are fractions of submitted messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorConfig {
+    pub name: String,
+    pub delivered_ratio: f64,
+    pub undelivered_ratio: f64,
+    /// The rest (1 − delivered − undelivered) expires.
+    pub report_delay_ms: (u64, u64),
+    /// E.164 digit prefixes ("3360") refused for good.
+    pub refuse_prefixes: Vec<String>,
+    /// E.164 digit prefixes answered with a temporary error (route down).
+    pub temporary_prefixes: Vec<String>,
+    /// Fraction of delivered messages whose recipient replies `reply_text`.
+    pub reply_ratio: f64,
+    pub reply_text: String,
+    /// Seed for reproducible runs; random when absent.
+    pub seed: Option<u64>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            name: "simulator".into(),
+            delivered_ratio: 1.0,
+            undelivered_ratio: 0.0,
+            report_delay_ms: (200, 1000),
+            refuse_prefixes: Vec::new(),
+            temporary_prefixes: Vec::new(),
+            reply_ratio: 0.0,
+            reply_text: "STOP".into(),
+            seed: None,
+        }
+    }
+}
+
+/// Something due later.
+enum Pending {
+    Report(CarrierReport),
+    Reply {
+        inbound: NewInbound,
+        account_id: AccountId,
+    },
+}
+
+struct Due {
+    at: Instant,
+    seq: u64,
+    what: Pending,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+pub struct Simulator {
+    config: SimulatorConfig,
+    sink: Arc<EventSink>,
+    /// Random per instance, so ids stay unique across restarts and nodes.
+    id_prefix: String,
+    counter: AtomicU64,
+    rng: Mutex<StdRng>,
+    later: mpsc::UnboundedSender<Due>,
+}
+
+impl Simulator {
+    /// Creates the simulator and starts its reporting task (on the current runtime).
+    pub fn start(config: SimulatorConfig, sink: Arc<EventSink>) -> Arc<Self> {
+        let mut rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let id_prefix = format!("sim{:08x}", rng.random::<u32>());
+        let (later, rx) = mpsc::unbounded_channel();
+        tokio::spawn(report_loop(rx, sink.clone()));
+        Arc::new(Simulator {
+            config,
+            sink,
+            id_prefix,
+            counter: AtomicU64::new(0),
+            rng: Mutex::new(rng),
+            later,
+        })
+    }
+
+    /// A reply from `from`, as if a recipient had answered (for demos and tests).
+    pub async fn inject_inbound(
+        &self,
+        from: E164,
+        to: &str,
+        text: &str,
+        account_id: Option<AccountId>,
+    ) -> StoreResult<Option<Inbound>> {
+        let inbound = NewInbound {
+            from,
+            to: to.to_string(),
+            text: text.to_string(),
+            connector: self.config.name.clone(),
+            at: clock::now_ms(),
+        };
+        self.sink.inbound(inbound, account_id).await
+    }
+
+    fn outcome(&self, rng: &mut StdRng) -> MessageStatus {
+        let roll: f64 = rng.random();
+        if roll < self.config.delivered_ratio {
+            MessageStatus::Delivered
+        } else if roll < self.config.delivered_ratio + self.config.undelivered_ratio {
+            MessageStatus::Undelivered
+        } else {
+            MessageStatus::Expired
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for Simulator {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    async fn submit(&self, messages: &[OutboundMessage]) -> Vec<SubmitResult> {
+        let mut rng = self.rng.lock().expect("simulator rng");
+        let (min_delay, max_delay) = self.config.report_delay_ms;
+        let now = Instant::now();
+        let mut results = Vec::with_capacity(messages.len());
+        for m in messages {
+            let digits = m.number.digits().to_string();
+            let has_prefix =
+                |prefixes: &[String]| prefixes.iter().any(|p| digits.starts_with(p.as_str()));
+            if has_prefix(&self.config.refuse_prefixes) {
+                results.push(SubmitResult::Permanent {
+                    error: "simulator: destination refused".into(),
+                });
+                continue;
+            }
+            if has_prefix(&self.config.temporary_prefixes) {
+                results.push(SubmitResult::Temporary {
+                    error: "simulator: route temporarily unavailable".into(),
+                });
+                continue;
+            }
+            let carrier_id = format!(
+                "{}-{}",
+                self.id_prefix,
+                self.counter.fetch_add(1, Ordering::Relaxed)
+            );
+            let status = self.outcome(&mut rng);
+            let delay =
+                Duration::from_millis(rng.random_range(min_delay..=max_delay.max(min_delay)));
+            let seq = self.counter.load(Ordering::Relaxed);
+            let report = CarrierReport {
+                connector: self.config.name.clone(),
+                carrier_id: carrier_id.clone(),
+                status,
+                error: (status != MessageStatus::Delivered)
+                    .then(|| format!("simulated {}", status.as_str())),
+                at: 0, // stamped when reported
+            };
+            // The receiver lives as long as the runtime; a closed channel means shutdown.
+            let _ = self.later.send(Due {
+                at: now + delay,
+                seq,
+                what: Pending::Report(report),
+            });
+            if status == MessageStatus::Delivered && rng.random::<f64>() < self.config.reply_ratio {
+                let inbound = NewInbound {
+                    from: m.number,
+                    to: m.sender.clone().unwrap_or_default(),
+                    text: self.config.reply_text.clone(),
+                    connector: self.config.name.clone(),
+                    at: 0,
+                };
+                let _ = self.later.send(Due {
+                    at: now + delay * 2,
+                    seq,
+                    what: Pending::Reply {
+                        inbound,
+                        account_id: m.account_id,
+                    },
+                });
+            }
+            results.push(SubmitResult::Accepted {
+                carrier_ids: vec![carrier_id],
+            });
+        }
+        results
+    }
+}
+
+/// Releases due reports in batches, retrying the store until it takes them.
+async fn report_loop(mut rx: mpsc::UnboundedReceiver<Due>, sink: Arc<EventSink>) {
+    let mut queue: BinaryHeap<Reverse<Due>> = BinaryHeap::new();
+    loop {
+        let next = queue.peek().map(|Reverse(d)| d.at);
+        tokio::select! {
+            received = rx.recv() => match received {
+                Some(due) => {
+                    queue.push(Reverse(due));
+                    while let Ok(due) = rx.try_recv() {
+                        queue.push(Reverse(due));
+                    }
+                }
+                None if queue.is_empty() => return,
+                None => tokio::time::sleep_until(next.expect("queue not empty")).await,
+            },
+            _ = tokio::time::sleep_until(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))), if next.is_some() => {}
+        }
+        let now = Instant::now();
+        let now_ms = clock::now_ms();
+        let mut reports = Vec::new();
+        let mut replies = Vec::new();
+        while queue.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            let Reverse(due) = queue.pop().expect("peeked");
+            match due.what {
+                Pending::Report(mut r) => {
+                    r.at = now_ms;
+                    reports.push(r);
+                }
+                Pending::Reply {
+                    mut inbound,
+                    account_id,
+                } => {
+                    inbound.at = now_ms;
+                    replies.push((inbound, account_id));
+                }
+            }
+        }
+        for chunk in reports.chunks(5000) {
+            deliver_with_retry(|| sink.reports(chunk)).await;
+        }
+        for (inbound, account_id) in replies {
+            deliver_with_retry(|| sink.inbound(inbound.clone(), Some(account_id))).await;
+        }
+    }
+}
+
+/// A report is never dropped: the store is retried until it answers.
+async fn deliver_with_retry<T, F, Fut>(mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut wait = Duration::from_millis(100);
+    while let Err(e) = attempt().await {
+        tracing::warn!(error = %e, "simulator: storing a report failed; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,375 @@
+//! The SMPP server front door: SMPP clients bind with their relais account's
+//! SMPP credentials and submit into the pipeline; delivery receipts go back
+//! to them as `deliver_sm`.
+//!
+//! - Binds: transmitter, receiver or transceiver, checked by [`SmppAuth`]:
+//!   ESME_RINVSYSID (unknown system_id), ESME_RINVPASWD (wrong password),
+//!   ESME_RBINDFAIL (account disabled, or its `max_binds` reached),
+//!   ESME_RALYBND (bound already).
+//! - Each `submit_sm` is one [`Pipeline::send`] of one recipient (a
+//!   `submit_multi`, one send to all its destinations), committed before the
+//!   answer. The `message_id` answered is the relais **campaign id** (one
+//!   campaign of one message for a `submit_sm`); receipts carry the same id
+//!   (and the destination, which tells a `submit_multi`'s apart). Refusals
+//!   are mapped to statuses as listed in [`submit`].
+//! - Text is decoded by `data_coding`: 0 GSM-7 (unpacked septets), 1 and 3
+//!   Latin-1, 8 UCS-2 (UTF-16, surrogate pairs included); `message_payload`
+//!   is read when `short_message` is empty. The pipeline then encodes it as
+//!   it does for every door (GSM-7 whenever the text allows).
+//! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs) are
+//!   buffered per (source, destination, reference) until every part is in,
+//!   then sent as one message, and every part is answered with the same id.
+//!   The answers of the parts wait for the last one: a client that waits
+//!   for each part's answer before sending the next (window 1) gets
+//!   ESME_RSUBMITFAIL for them after `concat_timeout_ms`.
+//! - Receipts: campaigns from this door are committed with callback URL
+//!   `smpp:` when the client asked for receipts (`registered_delivery` bits
+//!   0–1), so the store queues their status events in the webhook outbox;
+//!   [`ReceiptQueue`] claims those of the accounts with a receiver or
+//!   transceiver bound, and each is marked done once the client acknowledged
+//!   its `deliver_sm` (else retried later).
+//! - Per account: at most `max_binds` binds, at most `throughput_per_second`
+//!   `submit_sm` (ESME_RTHROTTLED beyond).
+//! - `enquire_link`, `unbind`, `generic_nack` for undecodable PDUs (or the
+//!   command's response naming the invalid field), ESME_RINVCMDID for
+//!   commands it does not serve (query_sm, cancel_sm, replace_sm, data_sm…).
+
+mod receipts;
+mod session;
+pub mod store_backed;
+pub mod submit;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use relais_core::plan::MessageKind;
+use relais_core::pricing::RouteClass;
+use relais_engine::send::Pipeline;
+use relais_store::{Account, AccountId, Millis, StoreResult, Webhook, WebhookResult};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::wire::{self, Outbox};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The `system_id` binds are answered with.
+    pub system_id: String,
+    /// Kind and route class of what SMPP clients send (SMPP carries neither).
+    pub kind: MessageKind,
+    pub route_class: RouteClass,
+    /// Submits of one bind handled at once (the client's window beyond it waits).
+    pub max_submits_in_flight: usize,
+    /// How long the parts of a concatenated submit are awaited.
+    pub concat_timeout_ms: u64,
+    /// Concatenated submits being reassembled per bind, at most.
+    pub max_pending_concatenations: usize,
+    /// `deliver_sm` sent to one bind and not yet acknowledged, at most.
+    pub receipt_window: usize,
+    /// How often the receipt queue is polled when idle.
+    pub receipt_poll_ms: u64,
+    /// Receipts claimed at once.
+    pub receipt_batch: u32,
+    /// How long a client has to acknowledge a receipt before it is offered again.
+    pub receipt_timeout_ms: u64,
+    /// Delay before a receipt that could not be delivered is offered again.
+    pub receipt_retry_ms: u64,
+    /// A bind silent for this long is closed.
+    pub inactivity_timeout_ms: u64,
+    /// How often a bound account's settings and balance are read again.
+    pub account_refresh_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 2776)),
+            system_id: "relais".into(),
+            kind: MessageKind::Transactional,
+            route_class: RouteClass::Premium,
+            max_submits_in_flight: 256,
+            concat_timeout_ms: 10_000,
+            max_pending_concatenations: 1_000,
+            receipt_window: 64,
+            receipt_poll_ms: 200,
+            receipt_batch: 500,
+            receipt_timeout_ms: 30_000,
+            receipt_retry_ms: 30_000,
+            inactivity_timeout_ms: 300_000,
+            account_refresh_ms: 5_000,
+        }
+    }
+}
+
+/// An account that may bind, with its SMPP limits.
+#[derive(Debug, Clone)]
+pub struct SmppAccount {
+    pub account: Account,
+    /// Binds open at once, at most (0: no limit).
+    pub max_binds: u32,
+    /// `submit_sm` per second over all its binds; `None`: no limit.
+    pub throughput_per_second: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("unknown system_id")]
+    UnknownSystemId,
+    #[error("wrong password")]
+    WrongPassword,
+    #[error("account disabled")]
+    Disabled,
+    #[error("authentication unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Checks SMPP credentials (the store's accounts, in production).
+#[async_trait]
+pub trait SmppAuth: Send + Sync + 'static {
+    async fn authenticate(&self, system_id: &str, password: &str)
+    -> Result<SmppAccount, AuthError>;
+}
+
+/// The receipts waiting for SMPP clients: status events of campaigns
+/// committed with callback URL `smpp:`, as queued in the webhook outbox.
+#[async_trait]
+pub trait ReceiptQueue: Send + Sync + 'static {
+    /// Leases up to `limit` pending events of these accounts until `lease_until`.
+    async fn claim(
+        &self,
+        accounts: &[AccountId],
+        now: Millis,
+        limit: u32,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<Webhook>>;
+    async fn finish(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()>;
+}
+
+/// A bound session, as the rest of the server sees it.
+struct Bind {
+    account_id: AccountId,
+    receives: bool,
+    outbox: Arc<Outbox>,
+    next_seq: AtomicU32,
+    /// `deliver_sm` awaiting the client's response, by sequence number.
+    awaiting: Mutex<HashMap<u32, oneshot::Sender<u32>>>,
+    window: Arc<Semaphore>,
+}
+
+impl Bind {
+    fn sequence(&self) -> u32 {
+        self.next_seq.fetch_add(1, Ordering::Relaxed) % 0x7FFF_FFFF + 1
+    }
+
+    /// The client answered one of our `deliver_sm`.
+    fn answered(&self, seq: u32, status: u32) {
+        if let Some(tx) = self.awaiting.lock().expect("awaiting").remove(&seq) {
+            let _ = tx.send(status);
+        }
+    }
+}
+
+/// `submit_sm` per second, over all binds of an account.
+struct Bucket {
+    per_second: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, now: Instant) -> bool {
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.per_second)
+            .min(self.per_second.max(1.0));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Default)]
+struct AccountBinds {
+    binds: Vec<Arc<Bind>>,
+    bucket: Option<Bucket>,
+    round_robin: usize,
+}
+
+/// Who is bound, per account.
+#[derive(Default)]
+struct Registry {
+    accounts: Mutex<HashMap<AccountId, AccountBinds>>,
+}
+
+impl Registry {
+    /// Registers a bind unless the account has `max_binds` already.
+    fn add(&self, account: &SmppAccount, bind: Arc<Bind>) -> bool {
+        let mut accounts = self.accounts.lock().expect("registry");
+        let entry = accounts.entry(account.account.id).or_default();
+        if account.max_binds > 0 && entry.binds.len() >= account.max_binds as usize {
+            return false;
+        }
+        entry.binds.push(bind);
+        entry.bucket = account.throughput_per_second.map(|rate| {
+            let per_second = f64::from(rate);
+            match entry.bucket.take() {
+                Some(b) => Bucket { per_second, ..b },
+                None => Bucket {
+                    per_second,
+                    tokens: per_second.max(1.0),
+                    at: Instant::now(),
+                },
+            }
+        });
+        true
+    }
+
+    fn remove(&self, bind: &Arc<Bind>) {
+        let mut accounts = self.accounts.lock().expect("registry");
+        if let Some(entry) = accounts.get_mut(&bind.account_id) {
+            entry.binds.retain(|b| !Arc::ptr_eq(b, bind));
+            if entry.binds.is_empty() {
+                accounts.remove(&bind.account_id);
+            }
+        }
+    }
+
+    /// Takes one submit from the account's throughput.
+    fn allow_submit(&self, account_id: AccountId) -> bool {
+        let mut accounts = self.accounts.lock().expect("registry");
+        match accounts
+            .get_mut(&account_id)
+            .and_then(|e| e.bucket.as_mut())
+        {
+            Some(bucket) => bucket.take(Instant::now()),
+            None => true,
+        }
+    }
+
+    /// Accounts with a bind that can take receipts.
+    fn receiving_accounts(&self) -> Vec<AccountId> {
+        let accounts = self.accounts.lock().expect("registry");
+        accounts
+            .iter()
+            .filter(|(_, e)| e.binds.iter().any(|b| b.receives))
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
+    /// A receiving bind of the account, in turn.
+    fn receiver(&self, account_id: AccountId) -> Option<Arc<Bind>> {
+        let mut accounts = self.accounts.lock().expect("registry");
+        let entry = accounts.get_mut(&account_id)?;
+        let receivers: Vec<&Arc<Bind>> = entry
+            .binds
+            .iter()
+            .filter(|b| b.receives && !b.outbox.is_closed())
+            .collect();
+        if receivers.is_empty() {
+            return None;
+        }
+        entry.round_robin = entry.round_robin.wrapping_add(1);
+        Some(receivers[entry.round_robin % receivers.len()].clone())
+    }
+}
+
+/// What every session and the receipt loop share.
+struct Inner {
+    config: ServerConfig,
+    pipeline: Arc<Pipeline>,
+    auth: Arc<dyn SmppAuth>,
+    receipts: Arc<dyn ReceiptQueue>,
+    registry: Registry,
+    /// Woken when a receiver binds, so that its waiting receipts leave at once.
+    receiver_bound: Notify,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A running SMPP server.
+pub struct SmppServer {
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SmppServer {
+    /// Binds `config.listen` (port 0 picks one) and serves until [`shutdown`](Self::shutdown).
+    pub async fn start(
+        config: ServerConfig,
+        pipeline: Arc<Pipeline>,
+        auth: Arc<dyn SmppAuth>,
+        receipts: Arc<dyn ReceiptQueue>,
+    ) -> io::Result<SmppServer> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            config,
+            pipeline,
+            auth,
+            receipts,
+            registry: Registry::default(),
+            receiver_bound: Notify::new(),
+            shutdown: shutdown_rx,
+        });
+        let tasks = vec![
+            tokio::spawn(accept(listener, inner.clone())),
+            tokio::spawn(receipts::run(inner)),
+        ];
+        Ok(SmppServer {
+            local_addr,
+            shutdown,
+            tasks,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, unbinds every client (after its submits in progress
+    /// are answered) and stops delivering receipts.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn accept(listener: TcpListener, inner: Arc<Inner>) {
+    let mut shutdown = inner.shutdown.clone();
+    let mut sessions = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match wire::split_tcp(stream) {
+                    Ok((reader, writer)) => {
+                        sessions.spawn(session::serve(inner.clone(), reader, writer, peer));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "smpp: connection setup failed"),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "smpp: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    // Sessions see the shutdown too and unbind their clients.
+    while sessions.join_next().await.is_some() {}
+}

@@ -1,0 +1,683 @@
+//! One client connection: bind, submits into the pipeline, receipts out.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use relais_core::plan::SendRequest;
+use relais_engine::send::{SendOptions, SendOutcome};
+use relais_store::{Account, CampaignMeta};
+use rusmpp::pdus::{
+    BindReceiverResp, BindTransceiverResp, BindTransmitterResp, SubmitMulti, SubmitMultiResp,
+    SubmitSm, SubmitSmResp,
+};
+use rusmpp::values::{DestAddress, Npi, Ton, UnsuccessSme};
+use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use super::submit::{self, Submit};
+use super::{AuthError, Bind, Inner};
+use crate::concat::{Added, Reassembler};
+use crate::pdu::{self, Address, Frame, ShortMessage, TextCoding, c_string, status};
+use crate::wire::{self, BoxWrite, Outbox, Reader};
+
+/// A submit waiting for the rest of its parts, or whole.
+struct Pending {
+    submit: Submit,
+    coding: TextCoding,
+    want_receipts: bool,
+    /// Answered with `submit_multi_resp` (and its unsuccessful destinations).
+    multi: bool,
+    /// Destinations refused before planning (distribution lists).
+    refused: Vec<(Address, u32)>,
+}
+
+type PartKey = (String, String, u16, u8);
+
+struct Bound {
+    account: Arc<Account>,
+    bind: Arc<Bind>,
+    submits: bool,
+    refreshed: Instant,
+}
+
+struct Session {
+    inner: Arc<Inner>,
+    outbox: Arc<Outbox>,
+    peer: SocketAddr,
+    bound: Option<Bound>,
+    parts: Reassembler<PartKey, Pending>,
+    /// The sequence numbers of the parts received, answered together.
+    part_seqs: HashMap<PartKey, Vec<u32>>,
+    in_flight: Arc<Semaphore>,
+    last_heard: Instant,
+}
+
+pub(super) async fn serve(
+    inner: Arc<Inner>,
+    mut reader: Reader,
+    writer: BoxWrite,
+    peer: SocketAddr,
+) {
+    let outbox = Arc::new(Outbox::default());
+    let writer = wire::spawn_writer(writer, outbox.clone());
+    let config = &inner.config;
+    let mut session = Session {
+        parts: Reassembler::new(
+            Duration::from_millis(config.concat_timeout_ms),
+            config.max_pending_concatenations,
+        ),
+        in_flight: Arc::new(Semaphore::new(config.max_submits_in_flight.max(1))),
+        inner: inner.clone(),
+        outbox: outbox.clone(),
+        peer,
+        bound: None,
+        part_seqs: HashMap::new(),
+        last_heard: Instant::now(),
+    };
+    let mut shutdown = inner.shutdown.clone();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            frame = reader.next() => match frame {
+                Some(Ok(frame)) => {
+                    session.last_heard = Instant::now();
+                    if !session.on_frame(frame).await {
+                        break;
+                    }
+                }
+                _ => break,
+            },
+            _ = tick.tick() => {
+                if !session.on_tick().await {
+                    break;
+                }
+            }
+            _ = shutdown.changed() => {
+                outbox.send(&Command::new(CommandStatus::EsmeRok, 0x7FFF_FFFF, Pdu::Unbind));
+                break;
+            }
+        }
+    }
+    session.close().await;
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
+        tracing::warn!(peer = %session.peer, "smpp: could not flush to a closing client");
+    }
+}
+
+impl Session {
+    /// Handles one PDU; false closes the connection.
+    async fn on_frame(&mut self, frame: Frame) -> bool {
+        let command = match frame {
+            Frame::Command(command) => command,
+            Frame::Garbage { .. } => {
+                self.outbox
+                    .send(&pdu::generic_nack(status::INVALID_COMMAND_LENGTH, 0));
+                return false;
+            }
+            Frame::Invalid {
+                command_id,
+                command_status,
+                sequence_number: seq,
+                body,
+                error,
+            } => {
+                tracing::debug!(peer = %self.peer, command_id, %error, "smpp: undecodable PDU");
+                let answer = match command_id {
+                    0x01 | 0x02 | 0x09 => {
+                        pdu::error_response(command_id, submit::status_of_invalid_bind(&body), seq)
+                    }
+                    0x04 => pdu::error_response(
+                        command_id,
+                        submit::status_of_invalid_submit(&body),
+                        seq,
+                    ),
+                    0x8000_0005 => {
+                        if let Some(bound) = &self.bound {
+                            bound.bind.answered(seq, command_status);
+                        }
+                        return true;
+                    }
+                    id if id & 0x8000_0000 != 0 => return true,
+                    _ => pdu::generic_nack(status::INVALID_COMMAND_LENGTH, seq),
+                };
+                self.outbox.send(&answer);
+                return true;
+            }
+        };
+        let seq = command.sequence_number();
+        let id = command.id();
+        match command.pdu() {
+            Some(Pdu::BindTransmitter(b)) => {
+                self.bind(
+                    id,
+                    seq,
+                    b.system_id.as_str(),
+                    b.password.as_str(),
+                    false,
+                    true,
+                )
+                .await;
+            }
+            Some(Pdu::BindReceiver(b)) => {
+                self.bind(
+                    id,
+                    seq,
+                    b.system_id.as_str(),
+                    b.password.as_str(),
+                    true,
+                    false,
+                )
+                .await;
+            }
+            Some(Pdu::BindTransceiver(b)) => {
+                self.bind(
+                    id,
+                    seq,
+                    b.system_id.as_str(),
+                    b.password.as_str(),
+                    true,
+                    true,
+                )
+                .await;
+            }
+            Some(Pdu::SubmitSm(s)) => self.submit_sm(seq, s).await,
+            Some(Pdu::SubmitMulti(m)) => self.submit_multi(seq, m).await,
+            Some(Pdu::DeliverSmResp(_) | Pdu::GenericNack) | None
+                if matches!(id, CommandId::DeliverSmResp | CommandId::GenericNack) =>
+            {
+                if let Some(bound) = &self.bound {
+                    bound.bind.answered(seq, pdu::status_code(command.status()));
+                }
+            }
+            Some(Pdu::EnquireLink) => {
+                self.outbox.send(&Command::new(
+                    CommandStatus::EsmeRok,
+                    seq,
+                    Pdu::EnquireLinkResp,
+                ));
+            }
+            Some(Pdu::Unbind) => {
+                self.finish_submits().await;
+                self.outbox
+                    .send(&Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp));
+                return false;
+            }
+            Some(Pdu::UnbindResp) => return false,
+            _ if id.is_operation() => {
+                self.outbox
+                    .send(&pdu::generic_nack(status::INVALID_COMMAND_ID, seq));
+            }
+            _ => {}
+        }
+        true
+    }
+
+    async fn bind(
+        &mut self,
+        id: CommandId,
+        seq: u32,
+        system_id: &str,
+        password: &str,
+        receives: bool,
+        submits: bool,
+    ) {
+        let refuse = |status| pdu::error_response(u32::from(id), status, seq);
+        if self.bound.is_some() {
+            self.outbox.send(&refuse(status::ALREADY_BOUND));
+            return;
+        }
+        let account = match self.inner.auth.authenticate(system_id, password).await {
+            Ok(account) if !account.account.disabled => account,
+            Ok(_) | Err(AuthError::Disabled) => {
+                self.outbox.send(&refuse(status::BIND_FAILED));
+                return;
+            }
+            Err(AuthError::UnknownSystemId) => {
+                self.outbox.send(&refuse(status::INVALID_SYSTEM_ID));
+                return;
+            }
+            Err(AuthError::WrongPassword) => {
+                self.outbox.send(&refuse(status::INVALID_PASSWORD));
+                return;
+            }
+            Err(AuthError::Unavailable(e)) => {
+                tracing::error!(error = %e, "smpp: authentication unavailable");
+                self.outbox.send(&refuse(status::SYSTEM_ERROR));
+                return;
+            }
+        };
+        let bind = Arc::new(Bind {
+            account_id: account.account.id,
+            receives,
+            outbox: self.outbox.clone(),
+            next_seq: AtomicU32::new(0),
+            awaiting: Mutex::new(HashMap::new()),
+            window: Arc::new(Semaphore::new(self.inner.config.receipt_window.max(1))),
+        });
+        if !self.inner.registry.add(&account, bind.clone()) {
+            tracing::info!(
+                account = account.account.id,
+                "smpp: bind refused, max_binds reached"
+            );
+            self.outbox.send(&refuse(status::BIND_FAILED));
+            return;
+        }
+        let Ok(our_id) = c_string(&self.inner.config.system_id) else {
+            self.inner.registry.remove(&bind);
+            self.outbox.send(&refuse(status::SYSTEM_ERROR));
+            return;
+        };
+        let response: Pdu = match id {
+            CommandId::BindTransmitter => BindTransmitterResp::new(our_id, None).into(),
+            CommandId::BindReceiver => BindReceiverResp::new(our_id, None).into(),
+            _ => BindTransceiverResp::new(our_id, None).into(),
+        };
+        self.outbox
+            .send(&Command::new(CommandStatus::EsmeRok, seq, response));
+        tracing::info!(peer = %self.peer, account = account.account.id, ?id, "smpp: bound");
+        self.bound = Some(Bound {
+            account: Arc::new(account.account),
+            bind,
+            submits,
+            refreshed: Instant::now(),
+        });
+        if receives {
+            self.inner.receiver_bound.notify_one();
+        }
+    }
+
+    /// The bind's account, if it may submit; answers the refusal otherwise.
+    fn may_submit(&self, id: CommandId, seq: u32) -> bool {
+        let refusal = match &self.bound {
+            Some(b) if b.submits => {
+                if self.inner.registry.allow_submit(b.bind.account_id) {
+                    return true;
+                }
+                status::THROTTLED
+            }
+            _ => status::INVALID_BIND_STATUS,
+        };
+        self.outbox
+            .send(&pdu::error_response(u32::from(id), refusal, seq));
+        false
+    }
+
+    async fn submit_sm(&mut self, seq: u32, pdu: &SubmitSm) {
+        if !self.may_submit(CommandId::SubmitSm, seq) {
+            return;
+        }
+        let fields = ShortMessage::of_submit(pdu);
+        let submit = Submit {
+            source: fields.source.clone(),
+            destinations: vec![fields.destination.clone()],
+            text: String::new(),
+            schedule_delivery_time: pdu.schedule_delivery_time.to_string(),
+            validity_period: pdu.validity_period.to_string(),
+        };
+        let key_destination = fields.destination.addr.clone();
+        self.take(
+            seq,
+            CommandId::SubmitSm,
+            fields,
+            pdu.tlvs(),
+            submit,
+            key_destination,
+            Vec::new(),
+        )
+        .await;
+    }
+
+    async fn submit_multi(&mut self, seq: u32, pdu: &SubmitMulti) {
+        if !self.may_submit(CommandId::SubmitMulti, seq) {
+            return;
+        }
+        let mut destinations = Vec::new();
+        let mut refused = Vec::new();
+        for d in pdu.dest_address() {
+            match d {
+                DestAddress::SmeAddress(a) => destinations.push(Address::new(
+                    u8::from(a.dest_addr_ton),
+                    u8::from(a.dest_addr_npi),
+                    a.destination_addr.as_str(),
+                )),
+                // Distribution lists live on SMSCs; relais has none.
+                DestAddress::DistributionListName(l) => refused.push((
+                    Address::new(0, 0, l.dl_name.as_str()),
+                    status::INVALID_DESTINATION,
+                )),
+            }
+        }
+        if destinations.is_empty() {
+            let code = if refused.is_empty() {
+                status::INVALID_DEST_COUNT
+            } else {
+                status::INVALID_DESTINATION
+            };
+            self.outbox.send(&pdu::error_response(
+                u32::from(CommandId::SubmitMulti),
+                code,
+                seq,
+            ));
+            return;
+        }
+        let fields = ShortMessage {
+            service_type: String::new(),
+            source: Address::new(
+                u8::from(pdu.source_addr_ton),
+                u8::from(pdu.source_addr_npi),
+                pdu.source_addr.as_str(),
+            ),
+            destination: Address::default(),
+            esm_class: u8::from(pdu.esm_class),
+            registered_delivery: u8::from(pdu.registered_delivery),
+            data_coding: u8::from(pdu.data_coding),
+            short_message: pdu.short_message().to_vec(),
+        };
+        let key_destination = destinations
+            .iter()
+            .map(|d| d.addr.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let submit = Submit {
+            source: fields.source.clone(),
+            destinations,
+            text: String::new(),
+            schedule_delivery_time: pdu.schedule_delivery_time.to_string(),
+            validity_period: pdu.validity_period.to_string(),
+        };
+        self.take(
+            seq,
+            CommandId::SubmitMulti,
+            fields,
+            pdu.tlvs(),
+            submit,
+            key_destination,
+            refused,
+        )
+        .await;
+    }
+
+    /// Decodes a submit's text, buffers it if it is a part, and sends it
+    /// when whole.
+    #[allow(clippy::too_many_arguments)]
+    async fn take(
+        &mut self,
+        seq: u32,
+        id: CommandId,
+        fields: ShortMessage,
+        tlvs: &[rusmpp::tlvs::Tlv],
+        submit: Submit,
+        key_destination: String,
+        refused: Vec<(Address, u32)>,
+    ) {
+        let refuse = |code| pdu::error_response(u32::from(id), code, seq);
+        let Some(coding) = TextCoding::of(fields.data_coding) else {
+            self.outbox.send(&refuse(status::INVALID_DATA_CODING));
+            return;
+        };
+        let body = match pdu::message_payload(tlvs) {
+            Some(payload) if fields.short_message.is_empty() => payload.to_vec(),
+            _ => fields.short_message,
+        };
+        let (concat, payload) = if fields.esm_class & pdu::ESM_UDHI != 0 {
+            match pdu::split_udh(&body) {
+                Some((concat, payload)) => (concat, payload.to_vec()),
+                None => {
+                    self.outbox.send(&refuse(0x43)); // ESME_RINVESMCLASS
+                    return;
+                }
+            }
+        } else {
+            (pdu::sar(tlvs), body)
+        };
+        let pending = Pending {
+            submit,
+            coding,
+            want_receipts: fields.registered_delivery & 0x03 != 0,
+            multi: id == CommandId::SubmitMulti,
+            refused,
+        };
+        match concat.filter(|c| c.is_valid() && c.total > 1) {
+            None => self.send(vec![seq], pending, payload).await,
+            Some(c) => {
+                let key = (fields.source.addr, key_destination, c.reference, c.total);
+                match self
+                    .parts
+                    .add(key.clone(), c, &payload, pending, Instant::now())
+                {
+                    Added::Complete { meta, payload } => {
+                        let mut seqs = self.part_seqs.remove(&key).unwrap_or_default();
+                        seqs.push(seq);
+                        self.send(seqs, meta, payload).await;
+                    }
+                    Added::Waiting => self.part_seqs.entry(key).or_default().push(seq),
+                    Added::Full => {
+                        self.outbox.send(&refuse(status::QUEUE_FULL));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a whole submit through the pipeline (in a task of its own, so
+    /// that the client's window is used) and answers each of its PDUs.
+    async fn send(&mut self, seqs: Vec<u32>, pending: Pending, payload: Vec<u8>) {
+        let Some(bound) = &self.bound else {
+            return;
+        };
+        let permit = self
+            .in_flight
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let inner = self.inner.clone();
+        let account = bound.account.clone();
+        let outbox = self.outbox.clone();
+        tokio::spawn(async move {
+            let text = pending.coding.decode(&payload);
+            let answer = submit_to_pipeline(&inner, &account, pending, text).await;
+            for seq in seqs {
+                outbox.send(&answer.command(seq));
+            }
+            drop(permit);
+        });
+    }
+
+    /// Waits until every submit in progress is answered.
+    async fn finish_submits(&self) {
+        let all = self.inner.config.max_submits_in_flight.max(1) as u32;
+        let _ = self.in_flight.acquire_many(all).await;
+    }
+
+    async fn on_tick(&mut self) -> bool {
+        let now = Instant::now();
+        for expired in self.parts.expire(now) {
+            let id = if expired.meta.multi {
+                CommandId::SubmitMulti
+            } else {
+                CommandId::SubmitSm
+            };
+            for seq in self.part_seqs.remove(&expired.key).unwrap_or_default() {
+                self.outbox.send(&pdu::error_response(
+                    u32::from(id),
+                    status::SUBMIT_FAILED,
+                    seq,
+                ));
+            }
+        }
+        let config = &self.inner.config;
+        if now.duration_since(self.last_heard)
+            >= Duration::from_millis(config.inactivity_timeout_ms)
+        {
+            tracing::info!(peer = %self.peer, "smpp: closing an idle connection");
+            self.outbox.send(&Command::new(
+                CommandStatus::EsmeRok,
+                0x7FFF_FFFF,
+                Pdu::Unbind,
+            ));
+            return false;
+        }
+        if let Some(bound) = &mut self.bound
+            && now.duration_since(bound.refreshed)
+                >= Duration::from_millis(config.account_refresh_ms)
+        {
+            bound.refreshed = now;
+            match self
+                .inner
+                .pipeline
+                .store()
+                .account(bound.bind.account_id)
+                .await
+            {
+                Ok(Some(account)) => bound.account = Arc::new(account),
+                Ok(None) => return false,
+                Err(e) => tracing::warn!(error = %e, "smpp: reading the account failed"),
+            }
+        }
+        true
+    }
+
+    async fn close(&mut self) {
+        self.finish_submits().await;
+        if let Some(bound) = self.bound.take() {
+            self.inner.registry.remove(&bound.bind);
+            // Receipts awaiting an answer from this bind are offered again.
+            bound.bind.awaiting.lock().expect("awaiting").clear();
+        }
+        self.outbox.close();
+    }
+}
+
+/// What to answer a submit's PDUs.
+enum Answer {
+    Accepted {
+        id: String,
+        multi: bool,
+        unsuccessful: Vec<(Address, u32)>,
+    },
+    Refused {
+        multi: bool,
+        status: u32,
+    },
+}
+
+impl Answer {
+    fn command(&self, seq: u32) -> Command {
+        match self {
+            Answer::Refused { multi, status } => {
+                let id = if *multi {
+                    CommandId::SubmitMulti
+                } else {
+                    CommandId::SubmitSm
+                };
+                pdu::error_response(u32::from(id), *status, seq)
+            }
+            Answer::Accepted {
+                id, multi: false, ..
+            } => Command::new(
+                CommandStatus::EsmeRok,
+                seq,
+                SubmitSmResp::new(c_string(id).expect("a decimal id"), Vec::new()),
+            ),
+            Answer::Accepted {
+                id,
+                multi: true,
+                unsuccessful,
+            } => {
+                let mut resp = SubmitMultiResp::builder()
+                    .message_id(c_string(id).expect("a decimal id"))
+                    .build();
+                for (address, code) in unsuccessful {
+                    if let Ok(addr) = c_string(&address.addr) {
+                        resp.push_unsuccess_sme(UnsuccessSme::new(
+                            Ton::from(address.ton),
+                            Npi::from(address.npi),
+                            addr,
+                            CommandStatus::from(*code),
+                        ));
+                    }
+                }
+                Command::new(CommandStatus::EsmeRok, seq, resp)
+            }
+        }
+    }
+}
+
+async fn submit_to_pipeline(
+    inner: &Inner,
+    account: &Account,
+    pending: Pending,
+    text: String,
+) -> Answer {
+    let multi = pending.multi;
+    let refused = |status| Answer::Refused { multi, status };
+    let template = SendRequest {
+        kind: inner.config.kind,
+        route_class: inner.config.route_class,
+        ..SendRequest::default()
+    };
+    let submit = Submit {
+        text,
+        ..pending.submit
+    };
+    let request = match submit.request(Timestamp::now(), &template) {
+        Ok(request) => request,
+        Err(status) => return refused(status),
+    };
+    let options = SendOptions {
+        simulate: false,
+        meta: CampaignMeta {
+            source: "smpp".into(),
+            callback_url: pending.want_receipts.then(|| "smpp:".into()),
+            ..CampaignMeta::default()
+        },
+    };
+    match inner.pipeline.send(account, &request, options).await {
+        Ok(SendOutcome::Planned {
+            campaign_id: Some(id),
+            plan,
+        }) => {
+            let mut unsuccessful = pending.refused;
+            unsuccessful.extend(plan.rejections.iter().filter_map(|r| {
+                let address = submit.destinations.get(r.recipient as usize)?;
+                Some((address.clone(), submit::status_of_rejection(&r.reason)))
+            }));
+            if plan.messages.is_empty() {
+                let status = unsuccessful
+                    .first()
+                    .map_or(status::INVALID_DESTINATION, |(_, s)| *s);
+                return refused(status);
+            }
+            Answer::Accepted {
+                id: id.to_string(),
+                multi,
+                unsuccessful,
+            }
+        }
+        Ok(SendOutcome::Replayed(answer)) => Answer::Accepted {
+            id: answer.campaign_id.to_string(),
+            multi,
+            unsuccessful: Vec::new(),
+        },
+        Ok(SendOutcome::Planned {
+            campaign_id: None, ..
+        }) => refused(status::SYSTEM_ERROR),
+        Err(e) => {
+            let status = submit::status_of_error(&e);
+            if status == status::SYSTEM_ERROR {
+                tracing::error!(error = %e, "smpp: submit failed");
+            }
+            refused(status)
+        }
+    }
+}

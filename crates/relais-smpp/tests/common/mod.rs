@@ -1,0 +1,99 @@
+//! Test doubles and helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses its own subset
+
+pub mod fixture;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use relais_core::encoding::Encoding;
+use relais_core::number::Country;
+use relais_core::plan::MessageKind;
+use relais_core::pricing::RouteClass;
+use relais_core::segments;
+use relais_smpp::esme::Sink;
+use relais_store::{CarrierReport, NewInbound, OutboundMessage, StoreError, StoreResult};
+
+/// Records what a connector reports; can refuse the first reports.
+#[derive(Default)]
+pub struct Recorder {
+    pub reports: Mutex<Vec<CarrierReport>>,
+    pub inbound: Mutex<Vec<NewInbound>>,
+    /// Report calls to fail before accepting.
+    pub fail_reports: AtomicUsize,
+    pub report_calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Sink for Recorder {
+    async fn reports(&self, reports: &[CarrierReport]) -> StoreResult<()> {
+        self.report_calls.fetch_add(1, Ordering::SeqCst);
+        if self
+            .fail_reports
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(StoreError::Corrupt("refused by the test".into()));
+        }
+        self.reports.lock().unwrap().extend_from_slice(reports);
+        Ok(())
+    }
+
+    async fn inbound(&self, inbound: NewInbound) -> StoreResult<()> {
+        self.inbound.lock().unwrap().push(inbound);
+        Ok(())
+    }
+}
+
+impl Recorder {
+    pub fn reports(&self) -> Vec<CarrierReport> {
+        self.reports.lock().unwrap().clone()
+    }
+
+    pub fn inbound(&self) -> Vec<NewInbound> {
+        self.inbound.lock().unwrap().clone()
+    }
+}
+
+/// Polls `condition` until it holds, failing the test after `secs` seconds.
+pub async fn eventually(secs: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A leased message as the dispatcher hands it to a connector.
+pub fn message(id: i64, number: &str, text: &str, encoding: Encoding) -> OutboundMessage {
+    OutboundMessage {
+        id,
+        account_id: 1,
+        campaign_id: 1,
+        sandbox: false,
+        number: number.parse().unwrap(),
+        country: Country::FR,
+        sender: Some("Relais".into()),
+        text: text.into(),
+        encoding,
+        segments: segments::count(text, encoding).segments,
+        kind: MessageKind::Transactional,
+        route_class: RouteClass::Premium,
+        expires_at: None,
+        attempts: 0,
+    }
+}
+
+/// Decodes UTF-16BE.
+pub fn utf16(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16(&units).unwrap()
+}

@@ -1,0 +1,519 @@
+//! The SMPP server front door, driven by a client written here on rusmpp's
+//! codec, in front of a real SQLite-backed pipeline.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fixture::{BindAs, Client, Fixture, Options, PASSWORD, SYSTEM_ID};
+use relais_core::money::Amount;
+use relais_core::number::E164;
+use relais_smpp::pdu::{Address, ShortMessage, c_string};
+use relais_store::{MessageStatus, NumberList, Page};
+use rusmpp::pdus::SubmitMulti;
+use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
+use rusmpp::types::AnyOctetString;
+use rusmpp::values::{DestAddress, MessagePayload, Npi, SmeAddress, Ton};
+use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+
+fn status(code: u32) -> CommandStatus {
+    CommandStatus::from(code)
+}
+
+fn submit(destination: &str, data_coding: u8, short_message: Vec<u8>) -> ShortMessage {
+    ShortMessage {
+        source: Address::new(5, 0, "Relais"),
+        destination: Address::new(1, 1, destination),
+        registered_delivery: 1,
+        data_coding,
+        short_message,
+        ..ShortMessage::default()
+    }
+}
+
+/// Submits and answers (status, message id).
+async fn send(
+    client: &mut Client,
+    fields: &ShortMessage,
+    tlvs: Vec<MessageSubmissionRequestTlvValue>,
+) -> (CommandStatus, Option<String>) {
+    let response = client.request(fields.submit_sm(tlvs).unwrap()).await;
+    assert_eq!(response.id(), CommandId::SubmitSmResp);
+    let id = match response.pdu() {
+        Some(Pdu::SubmitSmResp(r)) => Some(r.message_id().as_str().to_owned()),
+        _ => None,
+    };
+    (response.status(), id)
+}
+
+async fn bound(fixture: &Fixture, as_: BindAs) -> Client {
+    let mut client = fixture.client().await;
+    assert_eq!(
+        client.bind(as_, SYSTEM_ID, PASSWORD).await,
+        CommandStatus::EsmeRok
+    );
+    client
+}
+
+/// The text and number of a campaign's single message.
+async fn stored(fixture: &Fixture, campaign: &str) -> (String, String) {
+    let id: i64 = campaign.parse().unwrap();
+    let messages = fixture
+        .store
+        .campaign_messages(fixture.account.id, id, None, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 1);
+    (messages[0].number.to_string(), messages[0].text.clone())
+}
+
+#[tokio::test]
+async fn bind_statuses() {
+    let fixture = Fixture::start(Options {
+        max_binds: 1,
+        ..Options::default()
+    })
+    .await;
+    let mut client = fixture.client().await;
+    assert_eq!(
+        client.bind(BindAs::Transceiver, "nobody", PASSWORD).await,
+        status(0x0F)
+    );
+    assert_eq!(
+        client.bind(BindAs::Transceiver, SYSTEM_ID, "wrong").await,
+        status(0x0E)
+    );
+    assert_eq!(
+        client.bind(BindAs::Transceiver, SYSTEM_ID, PASSWORD).await,
+        CommandStatus::EsmeRok
+    );
+    assert_eq!(
+        client.bind(BindAs::Transceiver, SYSTEM_ID, PASSWORD).await,
+        status(0x05),
+        "already bound"
+    );
+    let mut second = fixture.client().await;
+    assert_eq!(
+        second.bind(BindAs::Receiver, SYSTEM_ID, PASSWORD).await,
+        status(0x0D),
+        "max_binds reached"
+    );
+    // An over-long system_id cannot even be decoded: still a clear status.
+    let mut raw = Vec::new();
+    raw.extend_from_slice(b"a-system-id-much-too-long\0pw\0\0\x34\0\0\0");
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&((16 + raw.len()) as u32).to_be_bytes());
+    frame.extend_from_slice(&9u32.to_be_bytes());
+    frame.extend_from_slice(&0u32.to_be_bytes());
+    frame.extend_from_slice(&5u32.to_be_bytes());
+    frame.extend_from_slice(&raw);
+    use tokio::io::AsyncWriteExt;
+    second.framed.get_mut().write_all(&frame).await.unwrap();
+    let response = second.response(5).await;
+    assert_eq!(response.id(), CommandId::BindTransceiverResp);
+    assert_eq!(response.status(), status(0x0F));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn submits_need_a_transmitting_bind() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = fixture.client().await;
+    let fields = submit("33612345678", 0, b"hi".to_vec());
+    assert_eq!(send(&mut client, &fields, vec![]).await.0, status(0x04));
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+    assert_eq!(send(&mut receiver, &fields, vec![]).await.0, status(0x04));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn gsm7_ucs2_and_latin1_texts_are_committed() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+
+    let gsm = relais_core::gsm7::encode("Hello {relais} 10€").unwrap();
+    let (code, id) = send(&mut client, &submit("33612345678", 0, gsm), vec![]).await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    let id = id.unwrap();
+    assert_eq!(
+        stored(&fixture, &id).await,
+        ("+33612345678".to_owned(), "Hello {relais} 10€".to_owned())
+    );
+    let campaign = fixture
+        .store
+        .campaign(fixture.account.id, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(campaign.source, "smpp");
+    assert_eq!(campaign.callback_url.as_deref(), Some("smpp:"));
+    assert_eq!(campaign.sender.as_deref(), Some("Relais"));
+
+    let text = "Emoji 😀 et ça 🎉";
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let (code, id) = send(&mut client, &submit("33612345678", 8, utf16), vec![]).await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    assert_eq!(stored(&fixture, &id.unwrap()).await.1, text);
+
+    let (code, id) = send(
+        &mut client,
+        &submit("33612345678", 3, b"caf\xe9".to_vec()),
+        vec![],
+    )
+    .await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    assert_eq!(stored(&fixture, &id.unwrap()).await.1, "café");
+
+    // National format, read in the account's region; text in message_payload.
+    let mut fields = submit("0612345678", 0, Vec::new());
+    fields.destination.ton = 0;
+    let payload = MessageSubmissionRequestTlvValue::MessagePayload(MessagePayload::new(
+        AnyOctetString::from_static_slice(b"From the payload"),
+    ));
+    let (code, id) = send(&mut client, &fields, vec![payload]).await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    assert_eq!(
+        stored(&fixture, &id.unwrap()).await,
+        ("+33612345678".to_owned(), "From the payload".to_owned())
+    );
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn concatenated_submits_become_one_message() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let text: String = (0..300)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let septets = relais_core::gsm7::encode(&text).unwrap();
+
+    // UDH: parts sent without waiting for answers, the last first.
+    let chunks: Vec<&[u8]> = septets.chunks(153).collect();
+    let mut seqs = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate().rev() {
+        let mut sm = vec![0x05, 0x00, 0x03, 0x42, 2, (i + 1) as u8];
+        sm.extend_from_slice(chunk);
+        let mut fields = submit("33612345678", 0, sm);
+        fields.esm_class = 0x40;
+        let seq = client.sequence();
+        client
+            .send(Command::new(
+                CommandStatus::EsmeRok,
+                seq,
+                fields.submit_sm(vec![]).unwrap(),
+            ))
+            .await;
+        seqs.push(seq);
+    }
+    let mut ids = Vec::new();
+    for seq in seqs {
+        let response = client.response(seq).await;
+        assert_eq!(response.status(), CommandStatus::EsmeRok);
+        let Some(Pdu::SubmitSmResp(r)) = response.pdu() else {
+            panic!("{response:?}");
+        };
+        ids.push(r.message_id().as_str().to_owned());
+    }
+    assert_eq!(ids[0], ids[1], "every part answered with the message's id");
+    assert_eq!(stored(&fixture, &ids[0]).await.1, text);
+
+    // SAR, UCS-2.
+    let text = "Bonjour 😀 ".repeat(12);
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let chunks: Vec<&[u8]> = utf16.chunks(134).collect();
+    let total = chunks.len() as u8;
+    let mut seqs = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let fields = submit("33612345678", 8, chunk.to_vec());
+        let tlvs = vec![
+            MessageSubmissionRequestTlvValue::SarMsgRefNum(7),
+            MessageSubmissionRequestTlvValue::SarTotalSegments(total),
+            MessageSubmissionRequestTlvValue::SarSegmentSeqnum(i as u8 + 1),
+        ];
+        let seq = client.sequence();
+        client
+            .send(Command::new(
+                CommandStatus::EsmeRok,
+                seq,
+                fields.submit_sm(tlvs).unwrap(),
+            ))
+            .await;
+        seqs.push(seq);
+    }
+    let mut ids = Vec::new();
+    for seq in seqs {
+        let response = client.response(seq).await;
+        let Some(Pdu::SubmitSmResp(r)) = response.pdu() else {
+            panic!("{response:?}");
+        };
+        ids.push(r.message_id().as_str().to_owned());
+    }
+    assert!(ids.iter().all(|id| id == &ids[0]));
+    assert_eq!(stored(&fixture, &ids[0]).await.1, text);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn incomplete_concatenations_time_out() {
+    let mut options = Options::default();
+    options.server.concat_timeout_ms = 300;
+    let fixture = Fixture::start(options).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    let mut fields = submit("33612345678", 0, vec![0x05, 0x00, 0x03, 9, 2, 1, b'a']);
+    fields.esm_class = 0x40;
+    let (code, _) = send(&mut client, &fields, vec![]).await;
+    assert_eq!(code, status(0x45));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_have_their_statuses() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let blacklisted: E164 = "+33611111111".parse().unwrap();
+    fixture
+        .store
+        .add_listed(
+            fixture.account.id,
+            NumberList::Blacklist,
+            &[(blacklisted, vec![])],
+            "stop",
+            now,
+        )
+        .await
+        .unwrap();
+
+    let cases: Vec<(ShortMessage, u32)> = vec![
+        (submit("1234", 0, b"hi".to_vec()), 0x0B),
+        (submit("33611111111", 0, b"hi".to_vec()), 0x400),
+        (
+            ShortMessage {
+                source: Address::new(5, 0, "No!Way"),
+                ..submit("33612345678", 0, b"hi".to_vec())
+            },
+            0x0A,
+        ),
+        (submit("33612345678", 0, Vec::new()), 0x01),
+        (submit("33612345678", 0x04, b"\x01\x02".to_vec()), 0x104),
+    ];
+    for (fields, expected) in cases {
+        let (code, id) = send(&mut client, &fields, vec![]).await;
+        assert_eq!(code, status(expected), "{fields:?}");
+        assert_eq!(id, None);
+    }
+    // An undecodable submit (destination over 20 characters) names the field.
+    let mut body = vec![0, 5, 0];
+    body.extend_from_slice(b"Relais\0\x01\x01");
+    body.extend_from_slice(&[b'3'; 30]);
+    body.push(0);
+    body.extend_from_slice(&[0; 10]);
+    let mut frame = ((16 + body.len()) as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&4u32.to_be_bytes());
+    frame.extend_from_slice(&0u32.to_be_bytes());
+    frame.extend_from_slice(&99u32.to_be_bytes());
+    frame.extend_from_slice(&body);
+    use tokio::io::AsyncWriteExt;
+    client.framed.get_mut().write_all(&frame).await.unwrap();
+    let response = client.response(99).await;
+    assert_eq!(response.id(), CommandId::SubmitSmResp);
+    assert_eq!(response.status(), status(0x0B));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn no_credit_and_throughput() {
+    let fixture = Fixture::start(Options {
+        balance: Some(Amount::ZERO),
+        throughput_per_second: Some(2),
+        ..Options::default()
+    })
+    .await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    let fields = submit("33612345678", 0, b"hi".to_vec());
+    assert_eq!(send(&mut client, &fields, vec![]).await.0, status(0x45));
+    assert_eq!(send(&mut client, &fields, vec![]).await.0, status(0x45));
+    assert_eq!(
+        send(&mut client, &fields, vec![]).await.0,
+        status(0x58),
+        "throttled"
+    );
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn submit_multi_lists_the_refused_destinations() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    let mut pdu = SubmitMulti::builder()
+        .source_addr_ton(Ton::Alphanumeric)
+        .source_addr(c_string("Relais").unwrap())
+        .short_message(rusmpp::types::OctetString::from_static_slice(b"to you both").unwrap())
+        .build();
+    for number in ["33612345678", "1234", "33687654321"] {
+        pdu.push_dest_address(DestAddress::SmeAddress(SmeAddress::new(
+            Ton::International,
+            Npi::Isdn,
+            c_string(number).unwrap(),
+        )));
+    }
+    let response = client.request(pdu).await;
+    assert_eq!(response.status(), CommandStatus::EsmeRok);
+    let Some(Pdu::SubmitMultiResp(r)) = response.pdu() else {
+        panic!("{response:?}");
+    };
+    let unsuccessful: Vec<(String, CommandStatus)> = r
+        .unsuccess_sme()
+        .iter()
+        .map(|u| (u.destination_addr.as_str().to_owned(), u.error_status_code))
+        .collect();
+    assert_eq!(unsuccessful, vec![("1234".to_owned(), status(0x0B))]);
+    let messages = fixture
+        .store
+        .campaign_messages(
+            fixture.account.id,
+            r.message_id.as_str().parse().unwrap(),
+            None,
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 2);
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn session_commands_and_garbage() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let response = client.request(Pdu::EnquireLink).await;
+    assert_eq!(response.id(), CommandId::EnquireLinkResp);
+    // query_sm is not served; an unknown command id neither.
+    let seq = client.sequence();
+    client
+        .send(Command::new(
+            CommandStatus::EsmeRok,
+            seq,
+            Pdu::Other {
+                command_id: CommandId::Other(0x0000_0077),
+                body: AnyOctetString::empty(),
+            },
+        ))
+        .await;
+    let nack = client.response(seq).await;
+    assert_eq!(nack.id(), CommandId::GenericNack);
+    assert_eq!(nack.status(), status(0x03));
+    let response = client.request(Pdu::Unbind).await;
+    assert_eq!(response.id(), CommandId::UnbindResp);
+    assert!(client.next().await.is_none(), "closed after unbind");
+
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    use tokio::io::AsyncWriteExt;
+    client
+        .framed
+        .get_mut()
+        .write_all(b"GET / HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let nack = client.next().await.expect("a generic_nack");
+    assert_eq!(nack.id(), CommandId::GenericNack);
+    assert_eq!(nack.status(), status(0x02));
+    assert!(client.next().await.is_none(), "closed after garbage");
+    fixture.stop().await;
+}
+
+fn receipt_of(command: &Command) -> (String, String, Option<String>, Option<u8>) {
+    let Some(Pdu::DeliverSm(d)) = command.pdu() else {
+        panic!("{command:?}");
+    };
+    assert_eq!(u8::from(d.esm_class), 0x04);
+    let mut receipted = None;
+    let mut state = None;
+    for tlv in d.tlvs() {
+        match tlv.value() {
+            Some(TlvValue::ReceiptedMessageId(id)) => receipted = Some(id.as_str().to_owned()),
+            Some(TlvValue::MessageState(s)) => state = Some(u8::from(*s)),
+            _ => {}
+        }
+    }
+    (
+        d.source_addr.as_str().to_owned(),
+        String::from_utf8(d.short_message().to_vec()).unwrap(),
+        receipted,
+        state,
+    )
+}
+
+#[tokio::test]
+async fn receipts_come_back_on_the_transceiver() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let (code, id) = send(
+        &mut client,
+        &submit("33612345678", 0, b"hello".to_vec()),
+        vec![],
+    )
+    .await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    let id = id.unwrap();
+    let receipt = client.deliver_sm().await;
+    let (source, text, receipted, state) = receipt_of(&receipt);
+    assert_eq!(source, "33612345678");
+    assert!(
+        text.starts_with(&format!("id:{id} sub:001 dlvrd:001 submit date:")),
+        "{text}"
+    );
+    assert!(text.contains(" stat:DELIVRD err:000 text:hello"), "{text}");
+    assert_eq!(receipted.as_deref(), Some(id.as_str()));
+    assert_eq!(state, Some(2));
+    // Acknowledged: nothing left in the outbox.
+    let store = fixture.store.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while store.pending_webhooks().await.unwrap() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "receipt not marked delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn receipts_wait_for_a_receiver() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut transmitter = bound(&fixture, BindAs::Transmitter).await;
+    let (_, id) = send(
+        &mut transmitter,
+        &submit("33612345678", 0, b"hi".to_vec()),
+        vec![],
+    )
+    .await;
+    let id = id.unwrap();
+    // Delivered in the store, with nobody to tell.
+    let store = fixture.store.clone();
+    let account = fixture.account.id;
+    let campaign: i64 = id.parse().unwrap();
+    let mut delivered = false;
+    for _ in 0..250 {
+        let counts = store
+            .campaign_status_counts(account, campaign)
+            .await
+            .unwrap();
+        if counts.get(&MessageStatus::Delivered) == Some(&1) {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(delivered);
+    use futures_util::StreamExt;
+    let nothing = tokio::time::timeout(Duration::from_millis(300), transmitter.framed.next()).await;
+    assert!(nothing.is_err(), "no receipt on a transmitter: {nothing:?}");
+
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+    let receipt = receiver.deliver_sm().await;
+    assert_eq!(receipt_of(&receipt).2.as_deref(), Some(id.as_str()));
+    fixture.stop().await;
+}

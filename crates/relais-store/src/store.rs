@@ -1,0 +1,278 @@
+//! The [`Store`] trait: every read and write relais makes, each one atomic.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use relais_core::money::Amount;
+use relais_core::number::{Country, E164};
+
+use crate::model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The debit would take the balance below zero; nothing was stored.
+    #[error("not enough credits: {needed} needed, {available} available")]
+    InsufficientCredits { needed: Amount, available: Amount },
+    #[error("not found")]
+    NotFound,
+    /// A unique name or key is taken.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Durable storage. Every method is one transaction; all times are epoch ms.
+/// Account-scoped reads take the account id and answer `None`/`NotFound` for
+/// another account's records, never their data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- accounts, keys, credits ---------------------------------------------
+
+    async fn create_account(&self, new: NewAccount, now: Millis) -> StoreResult<Account>;
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    /// By `name`, or by `email` (Octopush logs in with an e-mail).
+    async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>>;
+    /// The account whose SMPP login (`settings.smpp`) has this `system_id`,
+    /// disabled or not. A `system_id` belongs to one account at most:
+    /// creating or updating another account's settings with it answers
+    /// `Conflict`.
+    async fn account_by_smpp_system_id(&self, system_id: &str) -> StoreResult<Option<Account>>;
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    async fn update_account_settings(
+        &self,
+        id: AccountId,
+        settings: &AccountSettings,
+    ) -> StoreResult<()>;
+    async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()>;
+    /// Adds (or with a negative amount removes) credits, recorded in the ledger
+    /// with `reason`; answers the new balance. Refuses to go below zero
+    /// (`InsufficientCredits`); a postpaid account, having no balance, answers
+    /// `Conflict`.
+    async fn credit_account(
+        &self,
+        id: AccountId,
+        amount: Amount,
+        reason: &str,
+        now: Millis,
+    ) -> StoreResult<Amount>;
+    /// The account's credit movements, oldest first.
+    async fn ledger(&self, account_id: AccountId, page: Page) -> StoreResult<Vec<LedgerEntry>>;
+    /// Stores a key by the hash of its token (the token itself is never stored).
+    async fn create_api_key(
+        &self,
+        account_id: AccountId,
+        token_hash: &str,
+        prefix: &str,
+        label: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<ApiKey>;
+    async fn api_keys(&self, account_id: AccountId) -> StoreResult<Vec<ApiKey>>;
+    async fn revoke_api_key(&self, key_id: i64, now: Millis) -> StoreResult<()>;
+    /// The account of a live (not revoked) key, with the key.
+    async fn account_by_key_hash(&self, token_hash: &str)
+    -> StoreResult<Option<(Account, ApiKey)>>;
+
+    // --- what planning needs ---------------------------------------------------
+
+    async fn listed_numbers(
+        &self,
+        account_id: AccountId,
+        list: NumberList,
+    ) -> StoreResult<HashSet<E164>>;
+    /// Messages per number accepted since `since` (anti-flood).
+    async fn recent_counts(
+        &self,
+        account_id: AccountId,
+        since: Millis,
+    ) -> StoreResult<HashMap<E164, u32>>;
+    /// Messages per destination country accepted since `since` (monthly limits).
+    async fn country_counts(
+        &self,
+        account_id: AccountId,
+        since: Millis,
+    ) -> StoreResult<HashMap<Country, u64>>;
+
+    // --- sending ----------------------------------------------------------------
+
+    /// Commits the campaign, its messages (with their first status change) and the
+    /// debit in one transaction, and the idempotency record if any. Fails with
+    /// `InsufficientCredits` if the balance no longer covers the cost (concurrent
+    /// sends), storing nothing. Fails with `Conflict`, storing nothing, when the
+    /// idempotency key already has a record created since `record.since` (two
+    /// requests with one key: only the first commits); an older record of the
+    /// key is replaced.
+    async fn commit_campaign(&self, new: NewCampaign<'_>) -> StoreResult<CampaignId>;
+    /// The answer recorded for an idempotency key within `since`.
+    async fn idempotent_answer(
+        &self,
+        account_id: AccountId,
+        key: &str,
+        since: Millis,
+    ) -> StoreResult<Option<IdempotentAnswer>>;
+    /// Cancels the campaign's messages not yet submitted and refunds them.
+    async fn cancel_campaign(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+        now: Millis,
+    ) -> StoreResult<CancelOutcome>;
+
+    // --- reads ------------------------------------------------------------------
+
+    async fn campaign(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+    ) -> StoreResult<Option<Campaign>>;
+    async fn campaigns(
+        &self,
+        account_id: AccountId,
+        filter: &CampaignFilter,
+        page: Page,
+    ) -> StoreResult<Vec<Campaign>>;
+    async fn campaign_status_counts(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+    ) -> StoreResult<StatusCounts>;
+    async fn campaign_messages(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+        status: Option<MessageStatus>,
+        page: Page,
+    ) -> StoreResult<Vec<Message>>;
+    async fn message(
+        &self,
+        account_id: AccountId,
+        id: MessageId,
+    ) -> StoreResult<Option<(Message, Vec<StatusChange>)>>;
+    /// A message by its client reference within a campaign (SMSFactor's gsmsmsid).
+    async fn message_by_ref(
+        &self,
+        account_id: AccountId,
+        campaign_id: CampaignId,
+        client_ref: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Messages per status over the whole store (metrics: queue depth).
+    async fn status_totals(&self) -> StoreResult<StatusCounts>;
+
+    // --- dispatch ---------------------------------------------------------------
+
+    /// Moves due `scheduled` messages to `queued`, then leases up to `limit`
+    /// queued messages (oldest `send_at` first) until `lease_until`, marking
+    /// them `submitting`. Messages whose lease ran out are queued again first.
+    async fn claim_due(
+        &self,
+        now: Millis,
+        limit: u32,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<OutboundMessage>>;
+    /// Records what became of leased messages, with their status changes and
+    /// callbacks; refunds `Failed` ones. Keeps the carrier id of each part of a
+    /// submitted message, and applies in the same transaction the reports
+    /// that arrived for those ids before (see `apply_reports`).
+    async fn record_submissions(
+        &self,
+        outcomes: &[(MessageId, SubmitOutcome)],
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Expires unsent messages whose window closed, refunding them; answers how
+    /// many. Also forgets the reports kept for unknown carrier ids (see
+    /// `apply_reports`) whose time (`at`) is more than 7 days before `now`.
+    async fn expire_due(&self, now: Millis) -> StoreResult<u64>;
+    /// Applies delivery reports, matched by (connector, carrier id) to the
+    /// parts of submitted messages. A message is `delivered` once every part
+    /// is, and takes the first failure (`undelivered`, `expired`, `rejected`)
+    /// as soon as one part fails; its status change, history entry and
+    /// callback happen once. A second report for a part, and reports for
+    /// messages already final, are ignored. A report for an id no submission
+    /// has given yet (an SMSC's receipt can beat its submit response) is kept
+    /// and applied by the `record_submissions` that brings the id, or
+    /// forgotten after 7 days. Answers how many messages changed.
+    async fn apply_reports(&self, reports: &[CarrierReport]) -> StoreResult<u64>;
+
+    // --- inbound, blacklists ------------------------------------------------------
+
+    /// Stores a reply for the account that last sent to `from` through the
+    /// connector (or `account_id` when known), blacklisting the number when
+    /// `is_stop`, and enqueues the inbound callback. `None` when no account
+    /// can be found for it.
+    ///
+    /// The reply is linked to the account's last message to `from`, if any.
+    /// The callback goes to the linked campaign's `reply_url` when it has
+    /// one, rendered for that campaign's door (`source`); else to the
+    /// account's `webhooks.inbound`, rendered for the linked campaign's door,
+    /// else (no linked campaign) for `webhooks.dialect`, else for "api";
+    /// with neither URL nothing is enqueued.
+    async fn record_inbound(
+        &self,
+        inbound: NewInbound,
+        account_id: Option<AccountId>,
+        is_stop: bool,
+    ) -> StoreResult<Option<Inbound>>;
+    async fn inbound(&self, account_id: AccountId, page: Page) -> StoreResult<Vec<Inbound>>;
+    async fn inbound_by_id(&self, account_id: AccountId, id: i64) -> StoreResult<Option<Inbound>>;
+    /// Adds numbers (already on the list: kept, not counted); answers how many were added.
+    async fn add_listed(
+        &self,
+        account_id: AccountId,
+        list: NumberList,
+        numbers: &[(E164, Vec<String>)],
+        source: &str,
+        now: Millis,
+    ) -> StoreResult<u64>;
+    async fn remove_listed(
+        &self,
+        account_id: AccountId,
+        list: NumberList,
+        number: E164,
+    ) -> StoreResult<bool>;
+    async fn remove_listed_by_id(
+        &self,
+        account_id: AccountId,
+        list: NumberList,
+        id: i64,
+    ) -> StoreResult<bool>;
+    async fn listed(
+        &self,
+        account_id: AccountId,
+        list: NumberList,
+        page: Page,
+    ) -> StoreResult<Vec<ListedNumber>>;
+
+    // --- webhook outbox -------------------------------------------------------------
+
+    /// Leases up to `limit` callbacks due at `now` until `lease_until`, oldest
+    /// first, for delivery over HTTP: callbacks whose url starts with `smpp:`
+    /// are never claimed here (see `claim_smpp_receipts`). A callback whose
+    /// lease ran out (its worker died) is due again.
+    async fn claim_webhooks(
+        &self,
+        now: Millis,
+        limit: u32,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<Webhook>>;
+    /// Like `claim_webhooks`, for the status callbacks of campaigns sent
+    /// through the SMPP server (url `smpp:`), which go back to the client as
+    /// delivery receipts over its binds: only those of `account_ids` (the
+    /// accounts bound to the caller), with the same lease and retry rules,
+    /// each finished with `finish_webhook`.
+    async fn claim_smpp_receipts(
+        &self,
+        account_ids: &[AccountId],
+        now: Millis,
+        limit: u32,
+        lease_until: Millis,
+    ) -> StoreResult<Vec<Webhook>>;
+    async fn finish_webhook(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()>;
+    /// Callbacks not yet delivered (pending or leased).
+    async fn pending_webhooks(&self) -> StoreResult<u64>;
+}

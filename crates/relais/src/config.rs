@@ -1,0 +1,366 @@
+//! Configuration: a TOML file, then `RELAIS_…` environment variables, then
+//! command-line flags, each overriding the one before. Nested keys use a double
+//! underscore in the environment (`RELAIS_API__BODY_LIMIT`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use relais_core::calendar::SendingWindowConfig;
+use relais_core::number::Country;
+use relais_core::optout::DEFAULT_STOP_KEYWORDS;
+use relais_core::pricing::PriceEntry;
+use relais_engine::engine::EngineConfig;
+use relais_engine::routing::RouteConfig;
+use relais_engine::simulator::SimulatorConfig;
+use relais_smpp::esme::EsmeConfig;
+use relais_smpp::server::ServerConfig;
+use serde::{Deserialize, Serialize};
+
+/// The configuration file read when `--config` is not given, if it exists.
+pub const DEFAULT_FILE: &str = "relais.toml";
+
+/// Environment variables with this prefix belong to the test suite, not to the
+/// server (e.g. `RELAIS_TEST_DATABASE_URL`), and are not configuration.
+const TEST_ENV_PREFIX: &str = "RELAIS_TEST_";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address of the HTTP API.
+    pub listen: String,
+    /// A SQLite file path or `sqlite://` URL, or a `postgres://` URL (several nodes).
+    pub database_url: String,
+    /// Bearer token of `/admin`; without one the admin API refuses everything.
+    pub admin_token: Option<String>,
+    pub log: LogConfig,
+    pub api: ApiSection,
+    pub sending: SendingSection,
+    pub sqlite: SqliteSection,
+    pub postgres: PostgresSection,
+    pub engine: EngineConfig,
+    /// The built-in simulator (connector `simulator.name`).
+    pub simulator: SimulatorConfig,
+    /// Carrier links over SMPP (ESME connectors), named for routes.
+    pub smpp_connectors: Vec<EsmeConfig>,
+    /// The SMPP server front door (clients bind with an account's SMPP login);
+    /// absent: not served.
+    pub smpp_server: Option<ServerConfig>,
+    /// Segment rate per connector name.
+    pub rates: BTreeMap<String, RateSection>,
+    /// Routes, first match wins; none: everything goes to the simulator.
+    pub routes: Vec<RouteConfig>,
+    /// Provider dialects served at the root of listeners of their own (they are
+    /// always served under `/compat/{name}` on the main listener too).
+    pub dialects: BTreeMap<String, DialectSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialectSection {
+    /// Address of the dialect's own listener, e.g. "127.0.0.1:8091".
+    pub listen: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "relais.db".into(),
+            admin_token: None,
+            log: LogConfig::default(),
+            api: ApiSection::default(),
+            sending: SendingSection::default(),
+            sqlite: SqliteSection::default(),
+            postgres: PostgresSection::default(),
+            engine: EngineConfig::default(),
+            simulator: SimulatorConfig::default(),
+            smpp_connectors: Vec::new(),
+            smpp_server: None,
+            rates: BTreeMap::new(),
+            routes: Vec::new(),
+            dialects: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `relais_engine=debug,info`, …
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    pub body_limit: usize,
+    /// Requests per second per API key, and the burst; absent: unlimited.
+    pub rate_limit: Option<RateSection>,
+    pub allow_private_callbacks: bool,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            body_limit: 16 * 1024 * 1024,
+            rate_limit: None,
+            allow_private_callbacks: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSection {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendingSection {
+    pub max_recipients: usize,
+    pub max_segments: u16,
+    /// How far in the past a send time may be and still mean "now".
+    pub past_tolerance_secs: u64,
+    pub idempotency_ttl_secs: u64,
+    /// Replies that unsubscribe (case and accents ignored).
+    pub stop_keywords: Vec<String>,
+    /// The default price table; absent: relais' built-in one.
+    pub prices: Option<Vec<PriceEntry>>,
+    /// Quiet hours per country, replacing the built-in French rules for those countries.
+    pub sending_windows: BTreeMap<Country, SendingWindowConfig>,
+}
+
+impl Default for SendingSection {
+    fn default() -> Self {
+        SendingSection {
+            max_recipients: 1_000_000,
+            max_segments: 10,
+            past_tolerance_secs: 300,
+            idempotency_ttl_secs: 24 * 3600,
+            stop_keywords: DEFAULT_STOP_KEYWORDS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            prices: None,
+            sending_windows: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqliteSection {
+    /// `normal` (durable across process crashes) or `full` (also across power loss).
+    pub synchronous: String,
+}
+
+impl Default for SqliteSection {
+    fn default() -> Self {
+        SqliteSection {
+            synchronous: "normal".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSection {
+    /// Schema holding relais' tables (it must exist); default: the server's
+    /// `search_path`. Lets several installations share one database.
+    pub schema: Option<String>,
+}
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Configuration file (default: ./relais.toml when it exists).
+    #[arg(long, global = true)]
+    pub config: Option<std::path::PathBuf>,
+    /// SQLite file or URL.
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+}
+
+/// Loads the configuration: file, environment, then the given flag overrides
+/// (`(key, value)` pairs such as `("listen", "127.0.0.1:9000")`).
+pub fn load(overrides: &Overrides, flags: &[(&str, String)]) -> Result<Config, String> {
+    load_from(overrides, flags, std::env::vars().collect())
+}
+
+fn load_from(
+    overrides: &Overrides,
+    flags: &[(&str, String)],
+    env: HashMap<String, String>,
+) -> Result<Config, String> {
+    let mut builder = config::Config::builder();
+    match &overrides.config {
+        Some(path) => {
+            builder = builder.add_source(config::File::from(path.as_path()).required(true))
+        }
+        None if Path::new(DEFAULT_FILE).exists() => {
+            builder = builder.add_source(config::File::with_name(DEFAULT_FILE))
+        }
+        None => {}
+    }
+    let env: HashMap<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(TEST_ENV_PREFIX))
+        .collect();
+    builder = builder.add_source(
+        config::Environment::with_prefix("RELAIS")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(env)),
+    );
+    if let Some(database) = &overrides.database {
+        builder = builder
+            .set_override("database_url", database.as_str())
+            .map_err(|e| e.to_string())?;
+    }
+    for (key, value) in flags {
+        builder = builder
+            .set_override(*key, value.as_str())
+            .map_err(|e| e.to_string())?;
+    }
+    builder
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| format!("configuration: {e}"))
+}
+
+/// The configuration as TOML with secrets replaced by `********`.
+pub fn masked_toml(config: &Config) -> String {
+    let mut shown = config.clone();
+    if shown.admin_token.is_some() {
+        shown.admin_token = Some("********".into());
+    }
+    shown.database_url = mask_url_password(&shown.database_url);
+    toml::to_string_pretty(&shown).expect("configuration serialises to TOML")
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:********@host/db`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:********@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn flags_override_environment_which_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("relais.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1000\"\nadmin_token = \"file\"\n[api]\nbody_limit = 10\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            config: Some(file),
+            database: None,
+        };
+
+        let from_file = load_from(&overrides, &[], env(&[])).unwrap();
+        assert_eq!(
+            (from_file.listen.as_str(), from_file.api.body_limit),
+            ("127.0.0.1:1000", 10)
+        );
+
+        let vars = env(&[
+            ("RELAIS_LISTEN", "127.0.0.1:2000"),
+            ("RELAIS_API__BODY_LIMIT", "20"),
+            ("RELAIS_TEST_DATABASE_URL", "x"),
+        ]);
+        let from_env = load_from(&overrides, &[], vars.clone()).unwrap();
+        assert_eq!(
+            (from_env.listen.as_str(), from_env.api.body_limit),
+            ("127.0.0.1:2000", 20)
+        );
+        assert_eq!(from_env.admin_token.as_deref(), Some("file"));
+
+        let flags = [("listen", "127.0.0.1:3000".to_string())];
+        let with_db = Overrides {
+            database: Some("other.db".into()),
+            ..overrides
+        };
+        let from_flags = load_from(&with_db, &flags, vars).unwrap();
+        assert_eq!(from_flags.listen, "127.0.0.1:3000");
+        assert_eq!(from_flags.database_url, "other.db");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("relais.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:1000\"\n").unwrap();
+        let err = load_from(
+            &Overrides {
+                config: Some(file),
+                database: None,
+            },
+            &[],
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(err.contains("lisen"), "{err}");
+        let err = load_from(
+            &Overrides::default(),
+            &[],
+            env(&[("RELAIS_BODY_LIMT", "1")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("body_limt"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let config = Config {
+            admin_token: Some("s3cret".into()),
+            database_url: "postgres://relais:pw@db/relais".into(),
+            ..Config::default()
+        };
+        let shown = masked_toml(&config);
+        assert!(
+            !shown.contains("s3cret") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://relais:********@db/relais"),
+            "{shown}"
+        );
+        // What is printed can be read back.
+        let back: Config = toml::from_str(&shown).unwrap();
+        assert_eq!(back.listen, config.listen);
+    }
+}

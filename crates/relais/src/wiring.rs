@@ -1,0 +1,208 @@
+//! Building the running parts from the configuration: the store, the sending
+//! pipeline, the connectors and routes, the engine and the HTTP app. `serve`
+//! uses it, and so do the end-to-end tests through the same functions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use relais_api::state::{ApiConfig, AppState, RateLimit};
+use relais_core::calendar::Calendars;
+use relais_core::plan::Limits;
+use relais_core::pricing::PriceTable;
+use relais_engine::connector::Connector;
+use relais_engine::engine::Engine;
+use relais_engine::events::EventSink;
+use relais_engine::ratelimit::SegmentRate;
+use relais_engine::routing::{RouteConfig, Router};
+use relais_engine::send::{Pipeline, SendSettings};
+use relais_engine::simulator::Simulator;
+use relais_smpp::esme::Esme;
+use relais_store::Store;
+use relais_store::postgres::{PostgresOptions, PostgresStore};
+use relais_store::sqlite::{Durability, SqliteOptions, SqliteStore};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+
+/// Opens the configured database — a SQLite file, or PostgreSQL for several
+/// nodes — creating and migrating it if needed.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    let url = &config.database_url;
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let shown = crate::config::mask_url_password(url);
+        let options = PostgresOptions {
+            schema: config.postgres.schema.clone(),
+            ..PostgresOptions::default()
+        };
+        let store = PostgresStore::connect(url, options)
+            .await
+            .map_err(|e| format!("connecting to {shown}: {e}"))?;
+        return Ok(Arc::new(store));
+    }
+    let durability = match config.sqlite.synchronous.as_str() {
+        "normal" => Durability::Normal,
+        "full" => Durability::Full,
+        other => {
+            return Err(format!(
+                "sqlite.synchronous must be \"normal\" or \"full\", not {other:?}"
+            ));
+        }
+    };
+    let options = SqliteOptions {
+        durability,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(url, options)
+        .await
+        .map_err(|e| format!("opening {url}: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Gateway-wide sending settings.
+pub fn send_settings(config: &Config) -> Result<SendSettings, String> {
+    let s = &config.sending;
+    let prices = match &s.prices {
+        Some(entries) => {
+            PriceTable::from_entries(entries).map_err(|e| format!("sending.prices: {e}"))?
+        }
+        None => PriceTable::default_table(),
+    };
+    let mut calendars = Calendars::france_default();
+    for (country, window) in &s.sending_windows {
+        let window = window
+            .clone()
+            .try_into()
+            .map_err(|e| format!("sending.sending_windows.{country}: {e}"))?;
+        calendars
+            .insert(country.as_str(), window)
+            .map_err(|e| e.to_string())?;
+    }
+    let limits = Limits {
+        max_segments: s.max_segments,
+        max_recipients: s.max_recipients,
+        past_tolerance: SignedDuration::from_secs(
+            i64::try_from(s.past_tolerance_secs).unwrap_or(i64::MAX),
+        ),
+    };
+    let idempotency_ttl_ms =
+        i64::try_from(s.idempotency_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    Ok(SendSettings {
+        prices,
+        calendars,
+        limits,
+        idempotency_ttl_ms,
+    })
+}
+
+/// Everything `serve` runs.
+pub struct Gateway {
+    pub store: Arc<dyn Store>,
+    pub pipeline: Arc<Pipeline>,
+    pub simulator: Arc<Simulator>,
+    pub engine: Engine,
+    /// SMPP carrier links, to unbind on shutdown.
+    pub esmes: Vec<Arc<Esme>>,
+    /// The main listener's app: `/v1`, `/admin`, `/compat/{dialect}`, operations.
+    pub app: axum::Router,
+    /// Dialects served at the root of listeners of their own: (address, app).
+    pub dialect_apps: Vec<(String, axum::Router)>,
+}
+
+/// Builds and starts the gateway on an open store (the HTTP listener is the caller's).
+pub fn start(
+    config: &Config,
+    store: Arc<dyn Store>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> Result<Gateway, String> {
+    let wake = Arc::new(Notify::new());
+    let pipeline =
+        Arc::new(Pipeline::new(store.clone(), send_settings(config)?).with_wake(wake.clone()));
+    let sink = Arc::new(EventSink::new(
+        store.clone(),
+        config.sending.stop_keywords.clone(),
+    ));
+    let simulator = Simulator::start(config.simulator.clone(), sink.clone());
+
+    let mut connectors: HashMap<String, Arc<dyn Connector>> = HashMap::new();
+    connectors.insert(config.simulator.name.clone(), simulator.clone());
+    let mut esmes = Vec::new();
+    for esme_config in &config.smpp_connectors {
+        if connectors.contains_key(&esme_config.name) {
+            return Err(format!("two connectors are named {:?}", esme_config.name));
+        }
+        let esme = Esme::start(esme_config.clone(), sink.clone());
+        connectors.insert(esme_config.name.clone(), esme.clone());
+        esmes.push(esme);
+    }
+    let routes = if config.routes.is_empty() {
+        vec![RouteConfig {
+            name: "default".into(),
+            countries: Vec::new(),
+            prefixes: Vec::new(),
+            kinds: Vec::new(),
+            classes: Vec::new(),
+            connectors: vec![config.simulator.name.clone()],
+        }]
+    } else {
+        config.routes.clone()
+    };
+    let router = Arc::new(
+        Router::new(routes, &connectors, &config.simulator.name)
+            .map_err(|e| format!("routes: {e}"))?,
+    );
+    let rates = config
+        .rates
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.clone(),
+                Arc::new(SegmentRate::new(r.per_second, r.burst)),
+            )
+        })
+        .collect();
+
+    let mut engine_config = config.engine.clone();
+    engine_config.webhooks.allow_private = config.api.allow_private_callbacks;
+    let renderer = Arc::new(relais_api::callbacks::DoorCallbacks);
+    let engine = Engine::start(store.clone(), router, rates, renderer, engine_config, wake);
+
+    let api = ApiConfig {
+        admin_token: config.admin_token.clone(),
+        body_limit: config.api.body_limit,
+        rate_limit: config.api.rate_limit.map(|r| RateLimit {
+            per_second: r.per_second,
+            burst: r.burst,
+        }),
+        allow_private_callbacks: config.api.allow_private_callbacks,
+        max_recipients: config.sending.max_recipients,
+    };
+    let state = Arc::new(
+        AppState::new(pipeline.clone(), store.clone(), api, metrics)
+            .with_simulator(simulator.clone()),
+    );
+    let app = relais_api::router(state.clone());
+    let dialect_apps = config
+        .dialects
+        .iter()
+        .map(|(name, section)| {
+            relais_api::dialect_router(name, state.clone())
+                .map(|app| (section.listen.clone(), app))
+                .ok_or_else(|| {
+                    format!(
+                        "dialects.{name}: unknown dialect (known: {})",
+                        relais_api::dialects::NAMES.join(", ")
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Gateway {
+        store,
+        pipeline,
+        simulator,
+        engine,
+        esmes,
+        app,
+        dialect_apps,
+    })
+}
