@@ -142,6 +142,13 @@ pub trait Store: Send + Sync + 'static {
         account_id: AccountId,
         id: CampaignId,
     ) -> StoreResult<StatusCounts>;
+    /// The campaign and its messages' counts by status, read from one
+    /// snapshot: the status shown always agrees with the counts.
+    async fn campaign_with_counts(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+    ) -> StoreResult<Option<(Campaign, StatusCounts)>>;
     async fn campaign_messages(
         &self,
         account_id: AccountId,

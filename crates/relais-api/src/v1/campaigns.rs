@@ -174,12 +174,11 @@ pub async fn get_campaign(
     Id(id): Id,
 ) -> Result<Json<CampaignDetail>, ApiError> {
     let account = caller.account.id;
-    let campaign = state
+    let (campaign, counts) = state
         .store
-        .campaign(account, id)
+        .campaign_with_counts(account, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let counts = state.store.campaign_status_counts(account, id).await?;
     Ok(Json(CampaignDetail::new(campaign, &counts)))
 }
 

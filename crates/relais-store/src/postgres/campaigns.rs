@@ -402,7 +402,7 @@ pub(super) async fn cancel(
 }
 
 pub(super) async fn by_id(
-    pool: &PgPool,
+    conn: impl PgExecutor<'_>,
     account_id: AccountId,
     id: CampaignId,
 ) -> StoreResult<Option<Campaign>> {
@@ -412,7 +412,7 @@ pub(super) async fn by_id(
     ))
     .bind(id)
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?
     .map(|row| campaign_from_row(&row))
     .transpose()
@@ -453,9 +453,32 @@ pub(super) async fn status_counts(
     id: CampaignId,
 ) -> StoreResult<StatusCounts> {
     owned(pool, account_id, id).await?;
+    counts_of(pool, id).await
+}
+
+/// One repeatable-read transaction, so that the campaign's status (derived
+/// from the counts) and the counts come from the same snapshot.
+pub(super) async fn with_counts(
+    pool: &PgPool,
+    account_id: AccountId,
+    id: CampaignId,
+) -> StoreResult<Option<(Campaign, StatusCounts)>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let Some(campaign) = by_id(&mut *tx, account_id, id).await? else {
+        return Ok(None);
+    };
+    let counts = counts_of(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(Some((campaign, counts)))
+}
+
+async fn counts_of(conn: impl PgExecutor<'_>, id: CampaignId) -> StoreResult<StatusCounts> {
     sqlx::query("SELECT status, n FROM campaign_counts WHERE campaign_id = $1 AND n > 0")
         .bind(id)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?
         .iter()
         .map(|row| Ok((codec::status(row, "status")?, int(row, "n")?)))

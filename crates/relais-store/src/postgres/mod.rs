@@ -298,6 +298,14 @@ impl Store for PostgresStore {
         campaigns::status_counts(&self.pool, account_id, id).await
     }
 
+    async fn campaign_with_counts(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+    ) -> StoreResult<Option<(Campaign, StatusCounts)>> {
+        campaigns::with_counts(&self.pool, account_id, id).await
+    }
+
     async fn campaign_messages(
         &self,
         account_id: AccountId,

@@ -6,7 +6,7 @@ use relais_core::money::Amount;
 use relais_core::plan::Counters;
 use relais_core::sender::SenderId;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqliteExecutor, SqlitePool};
 
 use super::batch::execute_values;
 use super::codec::{self, corrupt, encoding_str, int, limit_offset, parsed, to_i64};
@@ -406,7 +406,7 @@ pub(super) async fn cancel(
 }
 
 pub(super) async fn by_id(
-    pool: &SqlitePool,
+    conn: impl SqliteExecutor<'_>,
     account_id: AccountId,
     id: CampaignId,
 ) -> StoreResult<Option<Campaign>> {
@@ -416,7 +416,7 @@ pub(super) async fn by_id(
     ))
     .bind(id)
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?
     .map(|row| campaign_from_row(&row))
     .transpose()
@@ -458,11 +458,31 @@ pub(super) async fn status_counts(
 ) -> StoreResult<StatusCounts> {
     let mut tx = pool.begin().await?;
     owned(&mut tx, account_id, id).await?;
-    let rows = sqlx::query("SELECT status, n FROM campaign_counts WHERE campaign_id = ? AND n > 0")
+    counts_of(&mut tx, id).await
+}
+
+/// One read transaction, which in WAL mode is one snapshot: the campaign's
+/// status (derived from the counts) agrees with the counts.
+pub(super) async fn with_counts(
+    pool: &SqlitePool,
+    account_id: AccountId,
+    id: CampaignId,
+) -> StoreResult<Option<(Campaign, StatusCounts)>> {
+    let mut tx = pool.begin().await?;
+    let Some(campaign) = by_id(&mut *tx, account_id, id).await? else {
+        return Ok(None);
+    };
+    let counts = counts_of(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Some((campaign, counts)))
+}
+
+async fn counts_of(conn: &mut SqliteConnection, id: CampaignId) -> StoreResult<StatusCounts> {
+    sqlx::query("SELECT status, n FROM campaign_counts WHERE campaign_id = ? AND n > 0")
         .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-    rows.iter()
+        .fetch_all(conn)
+        .await?
+        .iter()
         .map(|row| Ok((codec::status(row, "status")?, int(row, "n")?)))
         .collect()
 }

@@ -306,6 +306,14 @@ impl Store for SqliteStore {
         campaigns::status_counts(&self.readers, account_id, id).await
     }
 
+    async fn campaign_with_counts(
+        &self,
+        account_id: AccountId,
+        id: CampaignId,
+    ) -> StoreResult<Option<(Campaign, StatusCounts)>> {
+        campaigns::with_counts(&self.readers, account_id, id).await
+    }
+
     async fn campaign_messages(
         &self,
         account_id: AccountId,

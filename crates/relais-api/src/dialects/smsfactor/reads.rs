@@ -57,12 +57,11 @@ pub async fn campaign(
     let result = async {
         let id = path_id(id)?;
         let account = &ctx.caller.account;
-        let campaign = state
+        let (campaign, counts) = state
             .store
-            .campaign(account.id, id)
+            .campaign_with_counts(account.id, id)
             .await?
             .ok_or_else(Failure::not_found)?;
-        let counts = state.store.campaign_status_counts(account.id, id).await?;
         let credits = Credits::of(&state, account)?;
         let detail = Object::new()
             .field("id", campaign.id)
