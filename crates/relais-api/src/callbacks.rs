@@ -87,10 +87,8 @@ impl CallbackRenderer for NativeCallbacks {
             _ => return None,
         };
         // Serialising these plain structs cannot fail.
-        body.ok().map(|body| RenderedCallback {
-            body,
-            content_type: "application/json",
-        })
+        body.ok()
+            .map(|body| RenderedCallback::new(body, "application/json"))
     }
 }
 

@@ -1019,3 +1019,42 @@ fn replies_and_stops_in_smsfactor_s_shape() {
         None
     );
 }
+
+#[test]
+fn signed_pushes_carry_x_smsfactor_signature() {
+    use relais_engine::webhooks::{CallbackFacts, hmac_sha256_hex};
+    let webhook = fixtures::webhook(
+        "smsfactor",
+        EventKind::Status,
+        Some(MessageStatus::Delivered),
+    );
+    let header = |facts: &CallbackFacts| {
+        let rendered = relais_api::dialects::render_callback(&webhook, facts)
+            .unwrap()
+            .unwrap();
+        let signature = rendered
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "x-smsfactor-signature")
+            .map(|(_, value)| value.clone());
+        (signature, rendered.body)
+    };
+    // No signature registered: no header.
+    let facts = fixtures::status_facts("smsfactor", Some("100"));
+    assert_eq!(header(&facts).0, None);
+    let CallbackFacts::Status {
+        mut account,
+        campaign,
+        message,
+    } = facts
+    else {
+        unreachable!()
+    };
+    account.settings.webhook_secret = "s3cret".into();
+    let (signature, body) = header(&CallbackFacts::Status {
+        account,
+        campaign,
+        message,
+    });
+    assert_eq!(signature, Some(hmac_sha256_hex("s3cret", &[&body])));
+}

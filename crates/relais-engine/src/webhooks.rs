@@ -30,11 +30,35 @@ pub enum CallbackFacts {
     },
 }
 
+impl CallbackFacts {
+    /// The account the event belongs to.
+    pub fn account(&self) -> &Account {
+        match self {
+            CallbackFacts::Status { account, .. } | CallbackFacts::Inbound { account, .. } => {
+                account
+            }
+        }
+    }
+}
+
 /// A callback body ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedCallback {
     pub body: Vec<u8>,
     pub content_type: &'static str,
+    /// Headers of the door's own, sent besides relais' (e.g. a provider's
+    /// signature header).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl RenderedCallback {
+    pub fn new(body: Vec<u8>, content_type: &'static str) -> Self {
+        RenderedCallback {
+            body,
+            content_type,
+            headers: Vec::new(),
+        }
+    }
 }
 
 /// Renders callbacks in the shape of the door a campaign came through
@@ -87,13 +111,19 @@ pub const TIMESTAMP_HEADER: &str = "x-relais-timestamp";
 
 /// The signature of a callback body at a time, as sent in [`SIGNATURE_HEADER`].
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let signed = hmac_sha256_hex(secret, &[timestamp.to_string().as_bytes(), b".", body]);
+    format!("sha256={signed}")
+}
+
+/// Hex HMAC-SHA256 with `secret` over the concatenation of `parts`.
+pub fn hmac_sha256_hex(secret: &str, parts: &[&[u8]]) -> String {
     use hmac::{Hmac, Mac};
     let mut mac =
         Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    for part in parts {
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Delay before the attempt after `attempts` failed ones: base × 2^(attempts−1), capped.
@@ -214,11 +244,7 @@ impl WebhookWorker {
                 error: e.to_string(),
             };
         }
-        let account = match &facts {
-            CallbackFacts::Status { account, .. } | CallbackFacts::Inbound { account, .. } => {
-                account
-            }
-        };
+        let account = facts.account();
         let timestamp = clock::now_ms() / 1000;
         let mut request = self
             .client
@@ -232,6 +258,9 @@ impl WebhookWorker {
                 SIGNATURE_HEADER,
                 sign(&account.settings.webhook_secret, timestamp, &rendered.body),
             );
+        }
+        for (name, value) in rendered.headers {
+            request = request.header(name, value);
         }
         match request.body(rendered.body).send().await {
             Ok(response) if response.status().is_success() => WebhookResult::Delivered,
@@ -328,6 +357,15 @@ fn event_name(kind: EventKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_is_hex_hmac_sha256_over_the_parts() {
+        // Computed independently: python3 hmac.new(b"s3cret", b'{"a":1}', sha256).hexdigest()
+        assert_eq!(
+            hmac_sha256_hex("s3cret", &[b"{\"a\"", b":1}"]),
+            "5910e62016ef5034272c926c27071992a465c2335cecf41851bda071577f4f6d"
+        );
+    }
 
     #[test]
     fn signature_is_hmac_sha256_over_timestamp_and_body() {

@@ -473,10 +473,7 @@ pub fn render_callback(webhook: &Webhook, facts: &CallbackFacts) -> Option<Rende
         msg_id: message.campaign_id.to_string(),
     })
     .ok()?;
-    Some(RenderedCallback {
-        body,
-        content_type: "application/json",
-    })
+    Some(RenderedCallback::new(body, "application/json"))
 }
 
 #[cfg(test)]

@@ -61,8 +61,8 @@ pub fn render_callback(webhook: &Webhook, facts: &CallbackFacts) -> Option<Rende
         }
         _ => return None,
     };
-    Some(RenderedCallback {
-        body: Value::from(body).to_json().into_bytes(),
-        content_type: "application/json",
-    })
+    Some(RenderedCallback::new(
+        Value::from(body).to_json().into_bytes(),
+        "application/json",
+    ))
 }

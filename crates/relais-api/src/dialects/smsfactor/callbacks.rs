@@ -13,12 +13,20 @@
 //! undelivered 2 (not delivered), delivered 3, rejected 9 (rejected),
 //! failed 11 (network error: no route took it, or retries ran out), expired
 //! 12. The statuses before submission, and cancellation, are not reported.
+//!
+//! With a webhook `signature` set (the account's webhook secret), every push
+//! carries `X-SMSFactor-Signature: <hex HMAC-SHA256(signature, body)>`.
+//! SMSFactor does not document its algorithm; this is relais' reading of it,
+//! and the `X-Relais-Signature` header (timestamped) is sent as well.
 
-use relais_engine::webhooks::{CallbackFacts, RenderedCallback};
+use relais_engine::webhooks::{self, CallbackFacts, RenderedCallback};
 use relais_store::{EventKind, MessageStatus, Webhook};
 
 use crate::dialects::common::format::{Object, Value};
 use crate::dialects::common::paris;
+
+/// The header SMSFactor's clients look for on signed pushes.
+pub const SIGNATURE_HEADER: &str = "x-smsfactor-signature";
 
 /// SMSFactor's DLR status for a relais status, if it reports it.
 fn dlr_status(status: MessageStatus) -> Option<i32> {
@@ -78,8 +86,13 @@ pub fn render_callback(webhook: &Webhook, facts: &CallbackFacts) -> Option<Rende
         }
         _ => return None,
     };
-    Some(RenderedCallback {
-        body: body.to_json().into_bytes(),
-        content_type: "application/json",
-    })
+    let mut rendered = RenderedCallback::new(body.to_json().into_bytes(), "application/json");
+    let secret = &facts.account().settings.webhook_secret;
+    if !secret.is_empty() {
+        rendered.headers.push((
+            SIGNATURE_HEADER,
+            webhooks::hmac_sha256_hex(secret, &[&rendered.body]),
+        ));
+    }
+    Some(rendered)
 }

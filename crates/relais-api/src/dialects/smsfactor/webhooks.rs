@@ -10,12 +10,9 @@
 //! SMSFactor's shape. `CLICKER` and `BALANCE_ALERT` are refused
 //! (-7): relais neither shortens links nor watches balances.
 //!
-//! `signature` becomes the account's webhook secret. SMSFactor does not say
-//! how it signs with it; relais signs every callback the same way whatever
-//! the door: header `X-Relais-Signature: sha256=<hex HMAC-SHA256(secret,
-//! "<X-Relais-Timestamp>.<body>")>` (see `relais_engine::webhooks`). No
-//! `X-SMSFactor-Signature` header is sent.
-
+//! `signature` becomes the account's webhook secret: pushes then carry
+//! `X-SMSFactor-Signature` (see `callbacks`), and relais' own timestamped
+//! `X-Relais-Signature` like every door's (see `relais_engine::webhooks`).
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;

@@ -48,8 +48,8 @@ pub fn render_callback(webhook: &Webhook, facts: &CallbackFacts) -> Option<Rende
         }
         _ => return None,
     };
-    Some(RenderedCallback {
-        body: body.to_json().into_bytes(),
-        content_type: "application/json",
-    })
+    Some(RenderedCallback::new(
+        body.to_json().into_bytes(),
+        "application/json",
+    ))
 }
