@@ -3,12 +3,13 @@
 //! messages, the webhook outbox and idempotency records.
 //!
 //! [`Store`] is the one interface the engine and the API use; backends implement
-//! it ([`sqlite::SqliteStore`], and PostgreSQL later). It holds no business rule:
+//! it ([`sqlite::SqliteStore`], [`postgres::PostgresStore`]). It holds no business rule:
 //! what to send and how much it costs is decided by `relais-core` before
 //! [`Store::commit_campaign`] is called; the store only guarantees that what it
 //! acknowledges is committed, atomically and exactly (credits never below zero).
 //! Times are epoch milliseconds (`i64`) so every backend stores them alike.
 
+mod codec;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
