@@ -14,13 +14,13 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Row, SqlitePool};
 use tempfile::TempDir;
 
-async fn open() -> (Arc<dyn Store>, TempDir) {
+async fn open() -> Option<(Arc<dyn Store>, TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("relais.db");
     let store = SqliteStore::open(path.to_str().unwrap(), SqliteOptions::default())
         .await
         .unwrap();
-    (Arc::new(store), dir)
+    Some((Arc::new(store), dir))
 }
 
 conformance_tests!(open);

@@ -19,7 +19,8 @@ use relais_store::*;
 
 /// Declares one `#[tokio::test]` per conformance function. `$open` is an async
 /// fn answering a fresh `Arc<dyn Store>` and a guard kept alive for the test
-/// (e.g. its temporary directory).
+/// (e.g. its temporary directory), or `None` when the backend cannot be
+/// reached outside CI (the test then passes after `$open` said why).
 macro_rules! conformance_tests {
     ($open:path) => {
         conformance_tests!(@each $open;
@@ -59,7 +60,10 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let (store, _guard) = $open().await;
+                // `None`: the backend is not available here (said by `$open`).
+                let Some((store, _guard)) = $open().await else {
+                    return;
+                };
                 conformance::$name(store).await;
             }
         )*
