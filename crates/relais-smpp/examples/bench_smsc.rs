@@ -80,7 +80,8 @@ async fn run(total: usize, receipts: bool) {
             ..EsmeConfig::default()
         },
         sink.clone(),
-    );
+    )
+    .expect("connector");
     while !esme.is_up() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

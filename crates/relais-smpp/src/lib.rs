@@ -10,9 +10,10 @@
 //! Shared pieces: [`pdu`] (framing, encoding, statuses, addresses, UDH/TLV
 //! helpers, text by `data_coding`), [`receipt`] (the receipt text format and
 //! its statuses), [`concat`](mod@concat) (reassembly of concatenated messages), and the
-//! private `wire` (socket halves with batched writes and `TCP_NODELAY`).
+//! private `wire` (socket halves with batched writes and `TCP_NODELAY`) and
+//! `tls` (rustls client and listener configurations from PEM files).
 //! Everything runs on rusmpp's PDU types and tokio; connections are plain TCP
-//! (TLS is not implemented yet).
+//! or TLS (the ESME connector and the simulator; the server is plain TCP).
 
 pub mod concat;
 pub mod esme;
@@ -20,4 +21,5 @@ pub mod pdu;
 pub mod receipt;
 pub mod server;
 pub mod smsc;
+mod tls;
 mod wire;

@@ -8,11 +8,15 @@
 //! `submit_sm_resp`), throttles or refuses by rule, and can send replies (MO)
 //! on demand. Receipts and replies wait for a receiver or transceiver bind of
 //! their system id and are sent again until acknowledged, like a real SMSC.
+//! A message whose `validity_period` ends before its delivery is reported
+//! expired; an unreadable one is refused (ESME_RINVEXPIRY). With `tls`, the
+//! listener speaks TLS only.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,13 +34,16 @@ use rusmpp::types::AnyOctetString;
 use rusmpp::values::{MessagePayload, MessageState};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 use crate::pdu::{self, Address, Concat, Frame, ShortMessage, c_string, status};
 use crate::receipt::{ReceiptText, receipt_date, stat_of_status};
+use crate::server::submit::parse_time;
+use crate::tls;
 use crate::wire::{self, Outbox};
 
 /// How the simulator behaves. Every field has a default, so a configuration
@@ -45,6 +52,8 @@ use crate::wire::{self, Outbox};
 #[serde(default, deny_unknown_fields)]
 pub struct SmscConfig {
     pub listen: SocketAddr,
+    /// Serve TLS (only) with this certificate; absent: plain TCP.
+    pub tls: Option<SmscTls>,
     /// Who may bind; empty: anyone, with any password.
     pub accounts: Vec<SmscAccount>,
     /// The `system_id` the simulator answers binds with.
@@ -80,6 +89,7 @@ impl Default for SmscConfig {
     fn default() -> Self {
         SmscConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 2775)),
+            tls: None,
             accounts: Vec::new(),
             system_id: "relais-smsc".into(),
             id_format: IdFormat::Hex,
@@ -97,6 +107,14 @@ impl Default for SmscConfig {
             seed: None,
         }
     }
+}
+
+/// The listener's certificate chain and private key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmscTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +157,8 @@ pub struct Submission {
     pub message: ShortMessage,
     /// The SAR TLVs, if any.
     pub sar: Option<Concat>,
+    /// As written in the `submit_sm` (empty: the SMSC's default).
+    pub validity_period: String,
     pub message_id: String,
 }
 
@@ -186,6 +206,8 @@ pub struct Mo {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SmscStats {
     pub connections: u64,
+    /// Connections dropped because their TLS handshake failed.
+    pub tls_failures: u64,
     pub binds: u64,
     pub submits: u64,
     pub accepted: u64,
@@ -202,6 +224,7 @@ pub struct SmscStats {
 #[derive(Default)]
 struct Counters {
     connections: AtomicU64,
+    tls_failures: AtomicU64,
     binds: AtomicU64,
     submits: AtomicU64,
     accepted: AtomicU64,
@@ -263,6 +286,13 @@ pub struct Smsc {
 impl Smsc {
     /// Binds `config.listen` (port 0 picks a free one) and starts serving.
     pub async fn start(config: SmscConfig) -> io::Result<Smsc> {
+        let tls =
+            match &config.tls {
+                Some(t) => Some(tls::acceptor(&t.cert_file, &t.key_file).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("tls: {e}"))
+                })?),
+                None => None,
+            };
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let mut rng = match config.seed {
@@ -286,7 +316,7 @@ impl Smsc {
             mo_reference: AtomicU32::new(0),
         });
         let scheduler = tokio::spawn(schedule(later_rx, Arc::downgrade(&shared)));
-        let acceptor = tokio::spawn(accept(listener, shared.clone()));
+        let acceptor = tokio::spawn(accept(listener, tls, shared.clone()));
         Ok(Smsc {
             shared,
             local_addr,
@@ -303,6 +333,7 @@ impl Smsc {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         SmscStats {
             connections: get(&c.connections),
+            tls_failures: get(&c.tls_failures),
             binds: get(&c.binds),
             submits: get(&c.submits),
             accepted: get(&c.accepted),
@@ -361,22 +392,53 @@ pub async fn run(config: SmscConfig) -> io::Result<()> {
     Ok(())
 }
 
-async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 bump(&shared.counters.connections);
-                match wire::split_tcp(stream) {
-                    Ok((reader, writer)) => {
-                        tokio::spawn(serve(shared.clone(), reader, writer));
+                match &tls {
+                    None => match wire::split_tcp(stream) {
+                        Ok((reader, writer)) => {
+                            tokio::spawn(serve(shared.clone(), reader, writer));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "smsc: connection setup failed"),
+                    },
+                    // The handshake runs in the connection's task, so that a
+                    // slow client does not hold the others up.
+                    Some(tls) => {
+                        tokio::spawn(serve_tls(shared.clone(), tls.clone(), stream));
                     }
-                    Err(e) => tracing::warn!(error = %e, "smsc: connection setup failed"),
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "smsc: accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+        }
+    }
+}
+
+/// How long a client has to complete its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve_tls(shared: Arc<Shared>, tls: TlsAcceptor, stream: TcpStream) {
+    let handshake = async {
+        stream.set_nodelay(true)?;
+        tls.accept(stream).await
+    };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(stream)) => {
+            let (reader, writer) = wire::split(stream);
+            serve(shared, reader, writer).await;
+        }
+        Ok(Err(e)) => {
+            bump(&shared.counters.tls_failures);
+            tracing::warn!(error = %e, "smsc: TLS handshake failed");
+        }
+        Err(_) => {
+            bump(&shared.counters.tls_failures);
+            tracing::warn!("smsc: TLS handshake timed out");
         }
     }
 }
@@ -490,6 +552,11 @@ impl Shared {
             bump(&self.counters.throttled);
             return Err(status::THROTTLED);
         }
+        let validity_period = pdu.validity_period.as_str();
+        let Ok(expires_at) = parse_time(validity_period, jiff::Timestamp::now()) else {
+            bump(&self.counters.refused);
+            return Err(status::INVALID_EXPIRY);
+        };
         let destination = pdu.destination_addr.as_str();
         if let Some(rule) = self
             .config
@@ -509,17 +576,28 @@ impl Shared {
                 system_id: system_id.to_owned(),
                 message: message.clone(),
                 sar: pdu::sar(pdu.tlvs()),
+                validity_period: validity_period.to_owned(),
                 message_id: message_id.clone(),
             });
         }
         let requested = message.registered_delivery & 0x03;
         if requested != 0 {
-            self.schedule_receipt(system_id, id, &message, requested);
+            self.schedule_receipt(system_id, id, &message, requested, expires_at);
         }
         Ok(message_id)
     }
 
-    fn schedule_receipt(&self, system_id: &str, id: u64, message: &ShortMessage, requested: u8) {
+    /// Schedules the receipt of message `id`: expired when its validity ends
+    /// before the delay drawn for it, else as the ratios say.
+    fn schedule_receipt(
+        &self,
+        system_id: &str,
+        id: u64,
+        message: &ShortMessage,
+        requested: u8,
+        expires_at: Option<jiff::Timestamp>,
+    ) {
+        let submitted_at = jiff::Timestamp::now();
         let (outcome, delay) = {
             let mut rng = self.rng.lock().expect("rng");
             let roll: f64 = rng.random();
@@ -531,7 +609,13 @@ impl Shared {
                 relais_store::MessageStatus::Expired
             };
             let (min, max) = self.config.receipt_delay_ms;
-            (outcome, rng.random_range(min..=max.max(min)))
+            let delay = rng.random_range(min..=max.max(min));
+            let delivered_at = submitted_at + Duration::from_millis(delay);
+            if expires_at.is_some_and(|end| end < delivered_at) {
+                (relais_store::MessageStatus::Expired, delay)
+            } else {
+                (outcome, delay)
+            }
         };
         // 0x02: a receipt only on failure.
         if requested == 0x02 && outcome == relais_store::MessageStatus::Delivered {
@@ -544,7 +628,7 @@ impl Shared {
         let width = self.config.receipt_id_width.unwrap_or(self.config.id_width);
         let receipt_id = format.render(id, width);
         let (stat, state) = stat_of_status(outcome);
-        let now = jiff::Timestamp::now().as_millisecond();
+        let now = submitted_at.as_millisecond();
         let text = ReceiptText {
             id: receipt_id.clone(),
             sub: 1,

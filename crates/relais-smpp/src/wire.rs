@@ -6,6 +6,9 @@
 //! cheap: under load one system call carries hundreds of them, and with
 //! `TCP_NODELAY` (set on every socket here) a lone one leaves at once instead
 //! of waiting for a delayed ACK.
+//!
+//! A connection is a plain TCP socket ([`split_tcp`]) or any other byte
+//! stream laid over one, such as TLS ([`split`]).
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -87,6 +90,12 @@ pub fn spawn_writer(mut writer: BoxWrite, outbox: Arc<Outbox>) -> JoinHandle<()>
                 }
                 continue;
             }
+            // A TLS stream may keep records that the socket could not take
+            // yet: push them out before waiting (a no-op on plain TCP).
+            if writer.flush().await.is_err() {
+                outbox.close();
+                return;
+            }
             if closed {
                 let _ = writer.shutdown().await;
                 return;
@@ -100,8 +109,19 @@ pub fn spawn_writer(mut writer: BoxWrite, outbox: Arc<Outbox>) -> JoinHandle<()>
 pub fn split_tcp(stream: TcpStream) -> io::Result<(Reader, BoxWrite)> {
     stream.set_nodelay(true)?;
     let (read, write) = stream.into_split();
-    Ok((
-        FramedRead::new(Box::new(read) as BoxRead, FrameDecoder::default()),
-        Box::new(write),
-    ))
+    Ok(halves(Box::new(read), Box::new(write)))
+}
+
+/// Splits a stream laid over a socket (TLS) into its two halves. Set
+/// `TCP_NODELAY` on the socket first, as [`split_tcp`] does.
+pub fn split<S>(stream: S) -> (Reader, BoxWrite)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (read, write) = tokio::io::split(stream);
+    halves(Box::new(read), Box::new(write))
+}
+
+fn halves(read: BoxRead, write: BoxWrite) -> (Reader, BoxWrite) {
+    (FramedRead::new(read, FrameDecoder::default()), write)
 }

@@ -45,7 +45,7 @@ fn connector(
     };
     tweak(&mut config);
     let sink = Arc::new(Recorder::default());
-    (Esme::start(config, sink.clone()), sink)
+    (Esme::start(config, sink.clone()).unwrap(), sink)
 }
 
 /// Accepts a connection and its bind.

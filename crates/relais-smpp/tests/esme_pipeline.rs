@@ -65,7 +65,8 @@ async fn campaign_through_the_connector_is_delivered() {
             ..EsmeConfig::default()
         },
         sink,
-    );
+    )
+    .unwrap();
     common::eventually(5, "bound", || esme.is_up()).await;
 
     let connector: Arc<dyn Connector> = esme.clone();

@@ -6,12 +6,18 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::{Recorder, eventually, message, utf16};
+use futures_util::{SinkExt, StreamExt};
 use relais_core::encoding::Encoding;
 use relais_core::gsm7;
 use relais_engine::connector::{Connector, SubmitResult};
 use relais_smpp::esme::{BindMode, Concatenation, Esme, EsmeConfig};
+use relais_smpp::pdu::{Address, ShortMessage, c_string};
+use relais_smpp::server::submit::parse_time;
 use relais_smpp::smsc::{ErrorRule, IdFormat, Mo, MoConcat, Smsc, SmscAccount, SmscConfig};
 use relais_store::MessageStatus;
+use rusmpp::pdus::BindTransceiver;
+use rusmpp::tokio_codec::CommandCodec;
+use rusmpp::{Command, CommandId, CommandStatus};
 
 fn smsc_config() -> SmscConfig {
     SmscConfig {
@@ -49,7 +55,7 @@ async fn start(
     let mut config = esme_config(&smsc);
     tweak(&mut config);
     let sink = Arc::new(Recorder::default());
-    let esme = Esme::start(config, sink.clone());
+    let esme = Esme::start(config, sink.clone()).unwrap();
     eventually(5, "the connector binds", || esme.is_up()).await;
     (smsc, esme, sink)
 }
@@ -443,7 +449,7 @@ async fn wrong_credentials_keep_the_connector_down() {
         password: "wrong".into(),
         ..esme_config(&smsc)
     };
-    let esme = Esme::start(config, Arc::new(Recorder::default()));
+    let esme = Esme::start(config, Arc::new(Recorder::default())).unwrap();
     eventually(5, "a refused bind", || smsc.stats().connections >= 2).await;
     assert!(!esme.is_up());
     assert_eq!(smsc.stats().binds, 0);
@@ -467,4 +473,91 @@ async fn throughput_limit_paces_submits() {
     // A burst of 10, then 50 more at 100/s: about half a second.
     assert!(elapsed.as_millis() >= 450, "{elapsed:?}");
     esme.shutdown().await;
+}
+
+/// A message's expiry goes as an absolute `validity_period` in UTC, which
+/// the simulator reads back, and by which it expires what it could not
+/// deliver in time.
+#[tokio::test]
+async fn expiry_is_submitted_as_an_absolute_validity_period() {
+    let smsc = SmscConfig {
+        receipt_delay_ms: (300, 300),
+        ..smsc_config()
+    };
+    let (smsc, esme, sink) = start(smsc, |_| {}).await;
+    let deadline: jiff::Timestamp = "2031-05-06T07:08:09.876Z".parse().unwrap();
+    let mut far = message(1, "+33612345671", "valid until 2031", Encoding::Gsm7);
+    far.expires_at = Some(deadline.as_millisecond());
+    let mut soon = message(2, "+33612345672", "valid 100 ms", Encoding::Gsm7);
+    soon.expires_at = Some(jiff::Timestamp::now().as_millisecond() + 100);
+    let open = message(3, "+33612345673", "no expiry", Encoding::Gsm7);
+    let results = esme.submit(&[far, soon, open]).await;
+    let ids: Vec<String> = results.iter().flat_map(accepted).collect();
+
+    let submissions = smsc.submissions();
+    let validity = |id: &str| {
+        submissions
+            .iter()
+            .find(|s| s.message_id == id)
+            .map(|s| s.validity_period.clone())
+            .unwrap()
+    };
+    // Tenths of a second rounded down, no offset from UTC.
+    assert_eq!(validity(&ids[0]), "310506070809800+");
+    assert_eq!(
+        parse_time(&validity(&ids[0]), jiff::Timestamp::now()),
+        Ok(Some("2031-05-06T07:08:09.8Z".parse().unwrap()))
+    );
+    assert!(validity(&ids[1]).ends_with("00+"));
+    assert_eq!(validity(&ids[2]), "");
+
+    eventually(5, "three receipts", || sink.reports().len() == 3).await;
+    let status = |id: &str| {
+        sink.reports()
+            .into_iter()
+            .find(|r| r.carrier_id == id)
+            .map(|r| r.status)
+            .unwrap()
+    };
+    assert_eq!(status(&ids[0]), MessageStatus::Delivered);
+    assert_eq!(status(&ids[1]), MessageStatus::Expired);
+    assert_eq!(status(&ids[2]), MessageStatus::Delivered);
+    esme.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreadable_validity_period_is_refused() {
+    let smsc = Smsc::start(smsc_config()).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(smsc.local_addr())
+        .await
+        .unwrap();
+    let mut peer = tokio_util::codec::Framed::new(&mut stream, CommandCodec::new());
+    let bind = BindTransceiver::builder()
+        .system_id(c_string("relais").unwrap())
+        .password(c_string("secret").unwrap())
+        .build();
+    peer.send(Command::new(CommandStatus::EsmeRok, 1, bind))
+        .await
+        .unwrap();
+    assert_eq!(
+        peer.next().await.unwrap().unwrap().status(),
+        CommandStatus::EsmeRok
+    );
+    let mut submit = ShortMessage {
+        destination: Address::new(1, 1, "33612345678"),
+        short_message: b"hi".to_vec(),
+        ..ShortMessage::default()
+    }
+    .submit_sm(Vec::new())
+    .unwrap();
+    submit.validity_period = "311306070809800+".parse().unwrap(); // month 13
+    peer.send(Command::new(CommandStatus::EsmeRok, 2, submit))
+        .await
+        .unwrap();
+    let answer = peer.next().await.unwrap().unwrap();
+    assert_eq!(
+        (answer.id(), answer.status()),
+        (CommandId::SubmitSmResp, CommandStatus::EsmeRinvexpiry)
+    );
+    assert_eq!(smsc.stats().accepted, 0);
 }

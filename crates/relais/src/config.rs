@@ -40,7 +40,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// The built-in simulator (connector `simulator.name`).
     pub simulator: SimulatorConfig,
-    /// Carrier links over SMPP (ESME connectors), named for routes.
+    /// Carrier links over SMPP (ESME connectors), named for routes; each
+    /// with its `tls` section (see [`relais_smpp::esme::EsmeTls`]).
     pub smpp_connectors: Vec<EsmeConfig>,
     /// The SMPP server front door (clients bind with an account's SMPP login);
     /// absent: not served.
@@ -249,6 +250,9 @@ pub fn masked_toml(config: &Config) -> String {
         shown.admin_token = Some("********".into());
     }
     shown.database_url = mask_url_password(&shown.database_url);
+    for connector in &mut shown.smpp_connectors {
+        connector.password = "********".into();
+    }
     toml::to_string_pretty(&shown).expect("configuration serialises to TOML")
 }
 
@@ -343,16 +347,62 @@ mod tests {
         assert!(err.contains("body_limt"), "{err}");
     }
 
+    /// The configuration of a file holding `toml`, without environment.
+    fn from_toml(toml: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("relais.toml");
+        std::fs::write(&file, toml).unwrap();
+        let overrides = Overrides {
+            config: Some(file),
+            database: None,
+        };
+        load_from(&overrides, &[], env(&[]))
+    }
+
+    #[test]
+    fn smpp_connectors_with_tls() {
+        let config = from_toml(
+            r#"
+[[smpp_connectors]]
+name = "carrier"
+host = "10.0.0.7"
+tls = { enabled = true, ca_file = "/etc/relais/carrier-ca.pem", server_name = "smsc.carrier.example" }
+
+[[smpp_connectors]]
+name = "plain"
+"#,
+        )
+        .unwrap();
+        let tls = &config.smpp_connectors[0].tls;
+        assert!(tls.enabled && !tls.insecure_skip_verify);
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some(Path::new("/etc/relais/carrier-ca.pem"))
+        );
+        assert_eq!(tls.server_name.as_deref(), Some("smsc.carrier.example"));
+        assert!(!config.smpp_connectors[1].tls.enabled);
+
+        let err = from_toml(
+            "[[smpp_connectors]]\nname = \"c\"\ntls = { enabled = true, verify = false }\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("verify"), "{err}");
+    }
+
     #[test]
     fn secrets_are_masked() {
         let config = Config {
             admin_token: Some("s3cret".into()),
             database_url: "postgres://relais:pw@db/relais".into(),
+            smpp_connectors: vec![EsmeConfig {
+                password: "smpp-pw".into(),
+                ..EsmeConfig::default()
+            }],
             ..Config::default()
         };
         let shown = masked_toml(&config);
         assert!(
-            !shown.contains("s3cret") && !shown.contains(":pw@"),
+            !shown.contains("s3cret") && !shown.contains(":pw@") && !shown.contains("smpp-pw"),
             "{shown}"
         );
         assert!(

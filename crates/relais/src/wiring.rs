@@ -131,7 +131,8 @@ pub fn start(
         if connectors.contains_key(&esme_config.name) {
             return Err(format!("two connectors are named {:?}", esme_config.name));
         }
-        let esme = Esme::start(esme_config.clone(), sink.clone());
+        let esme = Esme::start(esme_config.clone(), sink.clone())
+            .map_err(|e| format!("smpp_connectors {:?}: {e}", esme_config.name))?;
         connectors.insert(esme_config.name.clone(), esme.clone());
         esmes.push(esme);
     }

@@ -23,12 +23,18 @@
 //!   answer is never sent again.
 //! - Receipts and replies are handled by the `inbound` worker: matched, stored, then
 //!   acknowledged.
+//! - With `tls.enabled`, every bind is TLS (see [`EsmeTls`]); a failed
+//!   handshake is a failed bind, retried with backoff, never plaintext.
+//! - A message with an expiry is submitted with an absolute
+//!   `validity_period` (UTC), so that the SMSC stops trying when the
+//!   client's deadline passes.
 
 mod ids;
 mod inbound;
 mod session;
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,8 +45,9 @@ use relais_core::number::Country;
 use relais_core::segments;
 use relais_engine::connector::{Connector, SubmitResult};
 use relais_engine::events::EventSink;
-use relais_store::{CarrierReport, NewInbound, OutboundMessage, StoreResult};
+use relais_store::{CarrierReport, Millis, NewInbound, OutboundMessage, StoreResult};
 use rusmpp::tlvs::MessageSubmissionRequestTlvValue;
+use rusmpp::types::EmptyOrFullCOctetString;
 use rusmpp::{Command, CommandStatus};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -48,6 +55,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::pdu::{self, Address, Encoded, ShortMessage};
+use crate::tls;
 
 pub use ids::IdIndex;
 
@@ -59,6 +67,8 @@ pub struct EsmeConfig {
     pub name: String,
     pub host: String,
     pub port: u16,
+    /// TLS on every bind; off by default.
+    pub tls: EsmeTls,
     pub system_id: String,
     pub password: String,
     pub system_type: String,
@@ -73,6 +83,7 @@ pub struct EsmeConfig {
     pub enquire_link_interval_ms: u64,
     /// No `enquire_link_resp` within this: the link is dead, reconnect.
     pub enquire_link_timeout_ms: u64,
+    /// Connecting (TCP, then TLS) and binding, together.
     pub bind_timeout_ms: u64,
     /// A part unanswered for this long is sent again.
     pub response_timeout_ms: u64,
@@ -117,6 +128,7 @@ impl Default for EsmeConfig {
             name: "smpp".into(),
             host: "127.0.0.1".into(),
             port: 2775,
+            tls: EsmeTls::default(),
             system_id: String::new(),
             password: String::new(),
             system_type: String::new(),
@@ -147,6 +159,50 @@ impl Default for EsmeConfig {
             receipt_ids_kept: 1_000_000,
             concat_timeout_ms: 60_000,
         }
+    }
+}
+
+/// A connector's `tls` section. The options other than `enabled` are refused
+/// while it is off, so that a CA file set without turning TLS on is an error
+/// rather than a silently plaintext link.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EsmeTls {
+    pub enabled: bool,
+    /// PEM certificates to trust instead of the system's roots: the
+    /// carrier's CA, or its self-signed certificate (trusted when presented
+    /// as is, for the names it carries; see `crate::tls`).
+    pub ca_file: Option<PathBuf>,
+    /// The name the SMSC's certificate must carry (and the SNI); default:
+    /// `host`.
+    pub server_name: Option<String>,
+    /// Accepts any certificate: the link is encrypted but the SMSC is not
+    /// authenticated, so whoever sits on the path can pose as it. For test
+    /// SMSCs only; excludes `ca_file`.
+    pub insecure_skip_verify: bool,
+}
+
+impl EsmeTls {
+    /// The TLS client of a connector to `host`, `None` when TLS is off.
+    fn client(&self, host: &str) -> Result<Option<tls::Client>, String> {
+        if !self.enabled {
+            if self.ca_file.is_some() || self.server_name.is_some() || self.insecure_skip_verify {
+                return Err("tls options are set but tls.enabled is false".into());
+            }
+            return Ok(None);
+        }
+        let trust = match (&self.ca_file, self.insecure_skip_verify) {
+            (Some(_), true) => {
+                return Err("tls.ca_file and tls.insecure_skip_verify exclude each other".into());
+            }
+            (Some(path), false) => tls::Trust::CaFile(path),
+            (None, true) => tls::Trust::Anything,
+            (None, false) => tls::Trust::System,
+        };
+        let server_name = self.server_name.as_deref().unwrap_or(host);
+        tls::client(trust, server_name)
+            .map(Some)
+            .map_err(|e| format!("tls: {e}"))
     }
 }
 
@@ -331,6 +387,7 @@ impl WorkQueue {
 /// What the binds and the inbound worker share.
 struct Shared {
     config: EsmeConfig,
+    tls: Option<tls::Client>,
     queue: WorkQueue,
     index: Mutex<IdIndex>,
     /// Bound sessions that can submit.
@@ -341,6 +398,8 @@ struct Shared {
     reference: AtomicU16,
     inbound: mpsc::UnboundedSender<inbound::Incoming>,
     shutdown: watch::Receiver<bool>,
+    /// Why the last connection failed or was lost; cleared by a bind.
+    last_error: Mutex<Option<String>>,
 }
 
 /// The connector. Dropping it does not stop its binds: call [`Esme::shutdown`].
@@ -352,13 +411,19 @@ pub struct Esme {
 
 impl Esme {
     /// Starts the binds (they connect in the background; see [`Esme::is_up`])
-    /// and the worker that stores receipts and replies into `sink`.
-    pub fn start(config: EsmeConfig, sink: Arc<dyn Sink>) -> Arc<Esme> {
+    /// and the worker that stores receipts and replies into `sink`. Fails
+    /// only on a configuration that cannot work (the TLS options).
+    pub fn start(config: EsmeConfig, sink: Arc<dyn Sink>) -> Result<Arc<Esme>, String> {
+        let tls = config.tls.client(&config.host)?;
+        if config.tls.insecure_skip_verify {
+            tracing::warn!(connector = %config.name, "tls.insecure_skip_verify: the SMSC's certificate is not checked");
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             index: Mutex::new(IdIndex::new(config.receipt_ids_kept)),
             config,
+            tls,
             queue: WorkQueue::default(),
             transmitters_up: AtomicUsize::new(0),
             awaiting_responses: AtomicUsize::new(0),
@@ -366,6 +431,7 @@ impl Esme {
             reference: AtomicU16::new(rand::random()),
             inbound: inbound_tx,
             shutdown: shutdown_rx,
+            last_error: Mutex::new(None),
         });
         let mut tasks = vec![tokio::spawn(inbound::run(shared.clone(), sink, inbound_rx))];
         let binds = shared.config.binds.max(1);
@@ -378,11 +444,17 @@ impl Esme {
                 tasks.push(tokio::spawn(session::run(shared.clone(), kind)));
             }
         }
-        Arc::new(Esme {
+        Ok(Arc::new(Esme {
             shared,
             shutdown,
             tasks: Mutex::new(tasks),
-        })
+        }))
+    }
+
+    /// Why the last connection attempt failed or the last link was lost
+    /// (refused bind, TLS handshake, timeout…); `None` once a bind succeeds.
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.last_error.lock().expect("last error").clone()
     }
 
     /// Unbinds and stops. Parts not yet sent are answered `Temporary`.
@@ -430,6 +502,7 @@ impl Esme {
             Encoding::Gsm7 => config.data_coding_gsm7,
             Encoding::Ucs2 => config.data_coding_ucs2,
         };
+        let validity_period = m.expires_at.map(absolute_time).transpose()?;
         let total = segments.len() as u8;
         segments
             .into_iter()
@@ -460,11 +533,26 @@ impl Esme {
                     }
                     (None, _) => fields.short_message = segment.payload,
                 }
-                let pdu = fields.submit_sm(tlvs)?;
+                let mut pdu = fields.submit_sm(tlvs)?;
+                if let Some(validity_period) = &validity_period {
+                    pdu.validity_period = validity_period.clone();
+                }
                 Ok(Encoded::new(&Command::new(CommandStatus::EsmeRok, 0, pdu)))
             })
             .collect()
     }
+}
+
+/// `at` as an absolute SMPP time in UTC, `YYMMDDhhmmsst00+` (t: tenths of
+/// a second, rounded down so as never to extend the client's deadline;
+/// `00+`: no offset from UTC).
+fn absolute_time(at: Millis) -> Result<EmptyOrFullCOctetString<17>, String> {
+    let utc = jiff::Timestamp::from_millisecond(at)
+        .map_err(|e| format!("expiry {at} ms: {e}"))?
+        .to_zoned(jiff::tz::TimeZone::UTC);
+    let tenths = utc.subsec_nanosecond() / 100_000_000;
+    let text = format!("{}{tenths}00+", utc.strftime("%y%m%d%H%M%S"));
+    EmptyOrFullCOctetString::from_string(text).map_err(|e| format!("validity_period: {e}"))
 }
 
 /// A message's answer, ready or awaited.

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::inbound::{Ack, Incoming};
 use super::{InterfaceVersion, Part, PartOutcome, Shared};
 use crate::pdu::{self, Frame, c_string, status};
-use crate::wire::{self, Outbox, Reader};
+use crate::wire::{self, BoxWrite, Outbox, Reader};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -73,6 +73,7 @@ pub(super) async fn run(shared: Arc<Shared>, kind: Kind) {
             Ok((reader, outbox, writer)) => {
                 backoff = min;
                 tracing::info!(connector = %config.name, ?kind, "bound");
+                *shared.last_error.lock().expect("last error") = None;
                 match Session::new(shared.clone(), kind, reader, outbox, writer)
                     .run()
                     .await
@@ -80,12 +81,14 @@ pub(super) async fn run(shared: Arc<Shared>, kind: Kind) {
                     End::Shutdown => return,
                     End::Lost(reason) => {
                         tracing::warn!(connector = %config.name, ?kind, %reason, "link lost; reconnecting");
+                        *shared.last_error.lock().expect("last error") = Some(reason);
                     }
                 }
                 min
             }
             Err(reason) => {
                 tracing::warn!(connector = %config.name, ?kind, %reason, "bind failed; retrying");
+                *shared.last_error.lock().expect("last error") = Some(reason);
                 let wait = backoff;
                 backoff = (backoff * 2).min(max);
                 wait
@@ -103,18 +106,15 @@ async fn connect_and_bind(
     kind: Kind,
 ) -> Result<(Reader, Arc<Outbox>, JoinHandle<()>), String> {
     let config = &shared.config;
-    let timeout = Duration::from_millis(config.bind_timeout_ms);
+    let deadline = Instant::now() + Duration::from_millis(config.bind_timeout_ms);
     let address = format!("{}:{}", config.host, config.port);
-    let stream = tokio::time::timeout(timeout, TcpStream::connect(&address))
+    let (mut reader, writer) = tokio::time::timeout_at(deadline, connect(shared, &address))
         .await
-        .map_err(|_| format!("connecting to {address} timed out"))?
-        .map_err(|e| format!("connecting to {address}: {e}"))?;
-    let (mut reader, writer) = wire::split_tcp(stream).map_err(|e| e.to_string())?;
+        .map_err(|_| format!("connecting to {address} timed out"))??;
     let outbox = Arc::new(Outbox::default());
     let writer = wire::spawn_writer(writer, outbox.clone());
     let bind = bind_command(shared, kind)?;
     outbox.send(&bind);
-    let deadline = Instant::now() + timeout;
     let result = loop {
         let frame = match tokio::time::timeout_at(deadline, reader.next()).await {
             Err(_) => break Err("no bind response in time".to_owned()),
@@ -150,6 +150,23 @@ async fn connect_and_bind(
             Err(e)
         }
     }
+}
+
+/// Opens the connection, over TLS when configured.
+async fn connect(shared: &Shared, address: &str) -> Result<(Reader, BoxWrite), String> {
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("connecting to {address}: {e}"))?;
+    let Some(tls) = &shared.tls else {
+        return wire::split_tcp(stream).map_err(|e| e.to_string());
+    };
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let stream = tls
+        .connector
+        .connect(tls.server_name.clone(), stream)
+        .await
+        .map_err(|e| format!("TLS handshake with {address} failed: {e}"))?;
+    Ok(wire::split(stream))
 }
 
 fn bind_command(shared: &Shared, kind: Kind) -> Result<Command, String> {

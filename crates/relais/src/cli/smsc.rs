@@ -1,11 +1,12 @@
 //! `relais smsc-simulator`: an SMSC to point an SMPP client at (relais' own
 //! ESME connector, or yours). It accepts binds, answers submits with ids and
-//! sends delivery receipts; `--config` takes its full configuration in TOML.
+//! sends delivery receipts; `--smsc-config` takes its full configuration in
+//! TOML. With `--tls-cert` and `--tls-key` it serves TLS only.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use relais_smpp::smsc::{self, SmscAccount, SmscConfig};
+use relais_smpp::smsc::{self, SmscAccount, SmscConfig, SmscTls};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,6 +18,12 @@ pub struct Args {
     system_id: Option<String>,
     #[arg(long, requires = "system_id")]
     password: Option<String>,
+    /// Serve TLS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// The simulator's TOML configuration (ratios, delays, throttling, error rules).
     #[arg(long = "smsc-config")]
     smsc_config: Option<std::path::PathBuf>,
@@ -43,11 +50,22 @@ pub fn run(args: Args) -> ExitCode {
             password,
         }];
     }
+    if let (Some(cert_file), Some(key_file)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(SmscTls {
+            cert_file,
+            key_file,
+        });
+    }
     relais::logging::init(&relais::config::LogConfig::default());
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     println!(
-        "SMSC simulator listening on {} (Ctrl-C to stop)",
-        config.listen
+        "SMSC simulator listening on {}{} (Ctrl-C to stop)",
+        config.listen,
+        if config.tls.is_some() {
+            " over TLS"
+        } else {
+            ""
+        }
     );
     match runtime.block_on(smsc::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
