@@ -4,43 +4,21 @@
 //! (`CI=true`) its absence or an unreachable server is a failure.
 
 mod common;
+#[path = "common/postgres.rs"]
+mod postgres;
 
 use std::time::Duration;
 
 use common::Server;
+use postgres::TestSchema;
 use serde_json::json;
-
-async fn fresh_schema() -> Option<(String, String)> {
-    let Ok(url) = std::env::var("RELAIS_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "RELAIS_TEST_DATABASE_URL must be set in CI"
-        );
-        eprintln!("RELAIS_TEST_DATABASE_URL is not set: skipping the PostgreSQL nodes test");
-        return None;
-    };
-    let pool = sqlx::PgPool::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
-    let schema = format!(
-        "relais_nodes_{}_{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_millisecond()
-    );
-    // The name is ours (process id and time): nothing to inject.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&pool)
-        .await
-        .expect("create schema");
-    Some((url, schema))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_nodes_share_one_database() {
-    let Some((url, schema)) = fresh_schema().await else {
+    let Some(schema) = TestSchema::create("relais_nodes").await else {
         return;
     };
-    let config = format!("database_url = \"{url}\"\n[postgres]\nschema = \"{schema}\"\n");
+    let config = schema.config();
     let a = Server::start(&config);
     let b = Server::start(&config);
     let (_, key) = a.account("acme", Some("100")).await;
@@ -70,4 +48,5 @@ async fn two_nodes_share_one_database() {
     assert_eq!(balance["balance"], "91"); // 100 − 200 × 0.045
     a.stop();
     b.stop();
+    schema.drop().await;
 }

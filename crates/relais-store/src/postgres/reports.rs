@@ -32,7 +32,7 @@ use crate::store::StoreResult;
 pub(super) const EARLY_FOR_MS: Millis = 7 * 24 * 3600 * 1000;
 
 /// The statuses a carrier report can bring; reports of any other are ignored.
-const REPORTED: [MessageStatus; 4] = [
+pub(super) const REPORTED: [MessageStatus; 4] = [
     MessageStatus::Delivered,
     MessageStatus::Undelivered,
     MessageStatus::Expired,

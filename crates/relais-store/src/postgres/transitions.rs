@@ -23,6 +23,18 @@
 //! taken in one order — messages, status counts, campaigns and accounts each
 //! by key — so concurrent batches rarely deadlock; when they do, PostgreSQL
 //! aborts one, and the operation is run again (see [`super::retry`]).
+//!
+//! A transaction updates status counts in one ordered pass. Recording
+//! submissions is the one that goes on to a second batch — settling the
+//! reports that came before the submissions (`dispatch::record_submissions`)
+//! — so its first pass also locks the counts rows the second will move
+//! messages to (see [`Effects::submissions`]). Without that, it would hold
+//! the `submitted` row while waiting for `delivered`, which a report's batch
+//! takes first, and the two would deadlock, each stalled for PostgreSQL's
+//! `deadlock_timeout` (a second by default) before one gives way; with two
+//! nodes that happened about once a second and cut dispatch to a third.
+
+use super::reports;
 
 /// What a batch needs beyond moving messages and recording their history;
 /// the statements for the others are left out.
@@ -30,7 +42,10 @@
 pub(super) struct Effects {
     /// The changes are submit outcomes: they also set the connector, the
     /// carrier ids (the message keeps the first, each part gets a row of
-    /// `message_parts`), a retry time and count an attempt.
+    /// `message_parts`), a retry time and count an attempt. The counts of
+    /// the statuses reports bring are locked too, for each campaign with a
+    /// submitted message, ready for the reports settled in the same
+    /// transaction.
     pub submissions: bool,
     pub refunds: bool,
     pub callbacks: bool,
@@ -86,6 +101,22 @@ pub(super) fn statement(prelude: &str, changes: &str, effects: Effects, result: 
     } else {
         ""
     };
+    let reserved = if effects.submissions {
+        let reported: Vec<String> = reports::REPORTED
+            .iter()
+            .map(|s| format!("('{}')", s.as_str()))
+            .collect();
+        format!(
+            "
+                 UNION ALL
+                 SELECT mv.campaign_id, r.status, 0 FROM moves AS mv
+                 CROSS JOIN (VALUES {}) AS r (status)
+                 WHERE mv.status = 'submitted'",
+            reported.join(", ")
+        )
+    } else {
+        String::new()
+    };
     let mut sql = format!(
         "WITH {prelude}changes AS MATERIALIZED ({changes}),
          moved AS (
@@ -116,7 +147,7 @@ pub(super) fn statement(prelude: &str, changes: &str, effects: Effects, result: 
              SELECT campaign_id, status, SUM(n)::bigint FROM (
                  SELECT campaign_id, status, n FROM moves
                  UNION ALL
-                 SELECT campaign_id, from_status, -n FROM moves) AS d
+                 SELECT campaign_id, from_status, -n FROM moves{reserved}) AS d
              GROUP BY campaign_id, status
              ORDER BY campaign_id, status
              ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counts.n + excluded.n)"

@@ -125,6 +125,13 @@ impl Server {
         }
     }
 
+    /// Kills the process with SIGKILL, as a crash or a power cut would: no
+    /// shutdown, nothing finished or released.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL relais");
+        self.child.wait().expect("reap relais");
+    }
+
     pub async fn admin(
         &self,
         method: reqwest::Method,
