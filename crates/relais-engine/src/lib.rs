@@ -11,6 +11,7 @@
 
 pub mod callback_url;
 pub mod clock;
+mod commit_batch;
 pub mod connector;
 pub mod dispatcher;
 pub mod engine;

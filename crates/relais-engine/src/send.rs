@@ -3,8 +3,10 @@
 //! [`Pipeline::send`] loads what planning needs about the account (settings,
 //! blacklist, NPAI, anti-flood and monthly counters, balance), plans with
 //! `relais-core`, and commits campaign, messages and debit in one transaction
-//! before answering: an acknowledged send is durable. Every door calls it; none
-//! plans or stores on its own.
+//! before answering: an acknowledged send is durable. Small sends made at the
+//! same time share that transaction (group commit, see `commit_batch`), each
+//! still refused on its own when the balance no longer covers it. Every door
+//! calls it; none plans or stores on its own.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -14,7 +16,7 @@ use jiff::Timestamp;
 use relais_core::calendar::{CalendarError, Calendars};
 use relais_core::encoding::{EncodingMode, TextAnalysis};
 use relais_core::money::Amount;
-use relais_core::number::{Country, E164, NumberPolicy};
+use relais_core::number::{self, Country, E164, NumberPolicy};
 use relais_core::plan::{
     self, CountryQuota, FloodRule, Limits, MessageKind, Plan, PlanContext, PlanError, SendRequest,
 };
@@ -25,6 +27,11 @@ use relais_store::{
 use tokio::sync::Notify;
 
 use crate::clock;
+use crate::commit_batch::{CommitBatcher, MAX_BATCH_MESSAGES, PlannedCampaign};
+
+/// Recipients up to which planning reads, of the account's blacklist and
+/// NPAI list, only the request's numbers (see [`Pipeline::listed`]).
+const LOOKUP_MAX_RECIPIENTS: usize = 100;
 
 /// Gateway-wide sending settings (from configuration).
 #[derive(Debug, Clone)]
@@ -136,6 +143,9 @@ pub struct QuoteRequest {
 /// The sending pipeline, shared by every door.
 pub struct Pipeline {
     store: Arc<dyn Store>,
+    /// Commits the sends of up to [`MAX_BATCH_MESSAGES`] messages, together
+    /// with the others made at the same time; larger ones are committed alone.
+    batcher: CommitBatcher,
     settings: SendSettings,
     /// Woken after a commit so the dispatcher sends due messages at once.
     wake: Option<Arc<Notify>>,
@@ -144,6 +154,7 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(store: Arc<dyn Store>, settings: SendSettings) -> Self {
         Pipeline {
+            batcher: CommitBatcher::new(store.clone()),
             store,
             settings,
             wake: None,
@@ -242,18 +253,31 @@ impl Pipeline {
         }
 
         let idempotency_key = options.meta.idempotency.as_ref().map(|r| r.key.clone());
-        let committed = self
-            .store
-            .commit_campaign(NewCampaign {
-                account_id: account.id,
-                request: &request,
-                plan: &plan,
-                meta: options.meta,
-                now: now_ms,
-            })
-            .await;
+        let committed = if plan.messages.len() > MAX_BATCH_MESSAGES {
+            // A transaction of its own, and no copy of the request.
+            self.store
+                .commit_campaign(NewCampaign {
+                    account_id: account.id,
+                    request: &request,
+                    plan: &plan,
+                    meta: options.meta,
+                    now: now_ms,
+                })
+                .await
+                .map(|id| (id, plan))
+        } else {
+            self.batcher
+                .commit(PlannedCampaign {
+                    account_id: account.id,
+                    request: request.into_owned(),
+                    plan,
+                    meta: options.meta,
+                    now: now_ms,
+                })
+                .await
+        };
         match committed {
-            Ok(id) => {
+            Ok((id, plan)) => {
                 if let Some(wake) = &self.wake {
                     wake.notify_waiters();
                 }
@@ -295,14 +319,7 @@ impl Pipeline {
         let now = clock::to_timestamp(now_ms);
         let prices = self.prices_for(account)?;
         let calendars = self.calendars_for(account)?;
-        let blacklist = self
-            .store
-            .listed_numbers(account.id, NumberList::Blacklist)
-            .await?;
-        let npai = self
-            .store
-            .listed_numbers(account.id, NumberList::Npai)
-            .await?;
+        let (blacklist, npai) = self.listed(account, request).await?;
         let allowed: Option<HashSet<Country>> = settings
             .allowed_countries
             .as_ref()
@@ -355,6 +372,48 @@ impl Pipeline {
         ctx.smart_default = settings.smart_encoding;
         ctx.limits = self.settings.limits;
         Ok(plan::plan(request, &ctx)?)
+    }
+
+    /// The account's blacklisted and NPAI numbers, as far as `request`
+    /// needs them: for a small request only those among its own numbers (one
+    /// indexed read, however long the lists), else the whole lists.
+    async fn listed(
+        &self,
+        account: &Account,
+        request: &SendRequest,
+    ) -> Result<(HashSet<E164>, HashSet<E164>), SendError> {
+        if request.recipients.len() > LOOKUP_MAX_RECIPIENTS {
+            let blacklist = self
+                .store
+                .listed_numbers(account.id, NumberList::Blacklist)
+                .await?;
+            let npai = self
+                .store
+                .listed_numbers(account.id, NumberList::Npai)
+                .await?;
+            return Ok((blacklist, npai));
+        }
+        // Normalized as the planner will: invalid numbers are its to refuse.
+        let settings = &account.settings;
+        let policy = NumberPolicy {
+            mobile_only: settings.mobile_only,
+        };
+        let numbers: Vec<E164> = request
+            .recipients
+            .iter()
+            .filter_map(|r| number::normalize(&r.number, settings.default_region, policy).ok())
+            .map(|n| n.e164)
+            .collect();
+        let (mut blacklist, mut npai) = (HashSet::new(), HashSet::new());
+        if !numbers.is_empty() {
+            for (list, number) in self.store.listed_among(account.id, &numbers).await? {
+                match list {
+                    NumberList::Blacklist => blacklist.insert(number),
+                    NumberList::Npai => npai.insert(number),
+                };
+            }
+        }
+        Ok((blacklist, npai))
     }
 
     fn calendars_for<'a>(&'a self, account: &Account) -> Result<Cow<'a, Calendars>, SendError> {

@@ -1,6 +1,7 @@
 //! The SMPP server front door: how many `submit_sm` per second one client
 //! bind gets accepted — each one planned and committed by the real pipeline
-//! into a SQLite store (a file in a temporary directory) before its answer.
+//! into a SQLite store (a file in a temporary directory) before its answer,
+//! the submits of the window committed together (group commit).
 //!
 //! `cargo run --release -p relais-smpp --example bench_server [submits] [window]`
 

@@ -342,6 +342,51 @@ async fn no_credit_and_throughput() {
     fixture.stop().await;
 }
 
+/// Submits in one window are planned against the bind's snapshot of the
+/// balance, which covers each of them; committed together, those the balance
+/// no longer covers are refused as without credit.
+#[tokio::test]
+async fn a_window_of_submits_beyond_the_balance() {
+    let fixture = Fixture::start(Options {
+        balance: Some(Amount::from_micros(3 * 45_000)),
+        ..Options::default()
+    })
+    .await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    for i in 0..10 {
+        let fields = submit(&format!("336123456{i:02}"), 0, b"hi".to_vec());
+        let seq = client.sequence();
+        client
+            .send(Command::new(
+                CommandStatus::EsmeRok,
+                seq,
+                fields.submit_sm(vec![]).unwrap(),
+            ))
+            .await;
+    }
+    let mut statuses = Vec::new();
+    while statuses.len() < 10 {
+        let command = client.next().await.expect("connection open");
+        if command.id() == CommandId::SubmitSmResp {
+            statuses.push(command.status());
+        }
+    }
+    let accepted = statuses
+        .iter()
+        .filter(|s| **s == CommandStatus::EsmeRok)
+        .count();
+    let refused = statuses.iter().filter(|s| **s == status(0x45)).count();
+    assert_eq!((accepted, refused), (3, 7), "{statuses:?}");
+    let account = fixture
+        .store
+        .account(fixture.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.balance, Some(Amount::ZERO));
+    fixture.stop().await;
+}
+
 #[tokio::test]
 async fn submit_multi_lists_the_refused_destinations() {
     let fixture = Fixture::start(Options::default()).await;

@@ -102,6 +102,11 @@ text_enum!(
 );
 text_enum!(route_class -> RouteClass, RouteClass::ALL, RouteClass::as_str);
 text_enum!(
+    number_list -> NumberList,
+    [NumberList::Blacklist, NumberList::Npai],
+    list_str
+);
+text_enum!(
     event_kind -> EventKind,
     [EventKind::Status, EventKind::Inbound, EventKind::Stop],
     event_kind_str

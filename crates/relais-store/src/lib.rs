@@ -10,6 +10,7 @@
 //! Times are epoch milliseconds (`i64`) so every backend stores them alike.
 
 mod codec;
+mod commit;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;

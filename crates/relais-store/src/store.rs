@@ -86,6 +86,14 @@ pub trait Store: Send + Sync + 'static {
         account_id: AccountId,
         list: NumberList,
     ) -> StoreResult<HashSet<E164>>;
+    /// Which of `numbers` are on the account's blacklist or NPAI list, each
+    /// with its list: what planning a small send needs, read through the
+    /// lists' index whatever their size.
+    async fn listed_among(
+        &self,
+        account_id: AccountId,
+        numbers: &[E164],
+    ) -> StoreResult<Vec<(NumberList, E164)>>;
     /// Messages per number accepted since `since` (anti-flood).
     async fn recent_counts(
         &self,
@@ -107,8 +115,24 @@ pub trait Store: Send + Sync + 'static {
     /// sends), storing nothing. Fails with `Conflict`, storing nothing, when the
     /// idempotency key already has a record created since `record.since` (two
     /// requests with one key: only the first commits); an older record of the
-    /// key is replaced.
-    async fn commit_campaign(&self, new: NewCampaign<'_>) -> StoreResult<CampaignId>;
+    /// key is replaced. Fails with `NotFound` for an unknown account.
+    ///
+    /// The batch of one of [`commit_campaigns`](Self::commit_campaigns).
+    async fn commit_campaign(&self, new: NewCampaign<'_>) -> StoreResult<CampaignId> {
+        let mut results = self.commit_campaigns(std::slice::from_ref(&new)).await;
+        results.pop().expect("one result per campaign")
+    }
+    /// Commits several campaigns in one transaction (group commit: one commit
+    /// for many small sends), answering one result per campaign, in order.
+    /// Each campaign is committed or refused as
+    /// [`commit_campaign`](Self::commit_campaign) would, in batch order: a
+    /// refused one (`InsufficientCredits`, `Conflict`, `NotFound`) stores
+    /// nothing of itself and leaves the others to commit; of two campaigns that
+    /// together exceed the balance, the later one is refused; of two with one
+    /// idempotency key, the later one is a `Conflict`. Any other failure fails
+    /// every campaign of the batch, storing nothing. Every `Ok` is durable
+    /// when this returns.
+    async fn commit_campaigns(&self, batch: &[NewCampaign<'_>]) -> Vec<StoreResult<CampaignId>>;
     /// The answer recorded for an idempotency key within `since`.
     async fn idempotent_answer(
         &self,

@@ -12,6 +12,10 @@
 //!   campaign of one message for a `submit_sm`); receipts carry the same id
 //!   (and the destination, which tells a `submit_multi`'s apart). Refusals
 //!   are mapped to statuses as listed in [`submit`].
+//! - A bind's submits are sent at once, up to `max_submits_in_flight`, and
+//!   the pipeline commits those under way together, in one transaction (its
+//!   group commit): a full window costs a few commits, not one per submit,
+//!   and each is still answered only once committed.
 //! - Text is decoded by `data_coding`: 0 GSM-7 (unpacked septets), 1 and 3
 //!   Latin-1, 8 UCS-2 (UTF-16, surrogate pairs included); `message_payload`
 //!   is read when `short_message` is empty. The pipeline then encodes it as

@@ -1,6 +1,6 @@
-//! Campaigns: committing one (campaign, texts, messages, history, ledger,
-//! idempotency record, debit — one transaction), cancelling, and reading
-//! campaigns and their messages.
+//! Campaigns: committing them (campaign, texts, messages, history, ledger,
+//! idempotency record, debit — one savepoint per campaign, one transaction
+//! per batch), cancelling, and reading campaigns and their messages.
 
 use std::sync::LazyLock;
 
@@ -8,13 +8,14 @@ use relais_core::money::Amount;
 use relais_core::plan::Counters;
 use relais_core::sender::SenderId;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgExecutor, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgExecutor, PgPool, Row};
 
 use super::codec::{
     self, constraint_error, corrupt, encoding_str, int, int4, limit_offset, parsed, to_i64, to_u64,
 };
 use super::retry;
 use super::transitions::{self, Effects};
+use crate::commit;
 use crate::model::*;
 use crate::store::{StoreError, StoreResult};
 
@@ -176,18 +177,71 @@ const INSERT_CAMPAIGN: &str = "WITH campaign AS (
          RETURNING 1)
      SELECT id, EXISTS (SELECT 1 FROM idempotent) AS recorded FROM campaign";
 
-/// The campaign's debit is taken last, so that the account row stays locked
-/// only from the debit to the commit, not while the messages are written:
-/// concurrent sends of the account (and refunds by dispatchers) wait for that
-/// much only.
-pub(super) async fn commit(pool: &PgPool, new: NewCampaign<'_>) -> StoreResult<CampaignId> {
+/// Commits a batch of campaigns (see [`Store::commit_campaigns`]) in one
+/// transaction, each campaign inside a savepoint of its own: a refused one
+/// is rolled back to its savepoint, and the others stay.
+///
+/// Campaigns are written in the order of their accounts (batch order within
+/// one account), so that concurrent batches, on this node or others, lock
+/// account rows by their debits in one order, as dispatch batches do (see
+/// `transitions`); the results answer in batch order. A deadlock or
+/// serialization failure all the same runs the whole batch again (`retry`).
+///
+/// [`Store::commit_campaigns`]: crate::Store::commit_campaigns
+pub(super) async fn commit(
+    pool: &PgPool,
+    batch: &[NewCampaign<'_>],
+) -> Vec<StoreResult<CampaignId>> {
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| batch[i].account_id);
+    match retry(|| commit_batch(pool, batch, &order)).await {
+        Ok(results) => results,
+        Err(error) => commit::fail_all(error, batch.len()),
+    }
+}
+
+async fn commit_batch(
+    pool: &PgPool,
+    batch: &[NewCampaign<'_>],
+    order: &[usize],
+) -> StoreResult<Vec<StoreResult<CampaignId>>> {
+    let mut results: Vec<Option<StoreResult<CampaignId>>> = batch.iter().map(|_| None).collect();
+    let mut tx = pool.begin().await?;
+    for &i in order {
+        let mut savepoint = tx.begin().await?;
+        let result = match commit_one(&mut savepoint, &batch[i]).await {
+            Ok(id) => {
+                savepoint.commit().await?;
+                Ok(id)
+            }
+            Err(refusal) if commit::is_refusal(&refusal) => {
+                savepoint.rollback().await?;
+                Err(refusal)
+            }
+            Err(error) => return Err(error),
+        };
+        results[i] = Some(result);
+    }
+    tx.commit().await?;
+    Ok(results
+        .into_iter()
+        .map(|result| result.expect("every campaign is in `order`"))
+        .collect())
+}
+
+/// One campaign of a batch. Its debit is taken last, so that the account
+/// row stays locked only from the debit on, not while the first campaign's
+/// messages are written: concurrent sends of the account (and refunds by
+/// dispatchers) wait for that much less.
+async fn commit_one(conn: &mut PgConnection, new: &NewCampaign<'_>) -> StoreResult<CampaignId> {
     let NewCampaign {
         account_id,
-        request,
         plan,
         meta,
         now,
+        ..
     } = new;
+    let (account_id, now) = (*account_id, *now);
     let counters = &plan.counters;
 
     let texts: Vec<&str> = plan.texts.iter().map(|t| t.text.as_str()).collect();
@@ -209,21 +263,15 @@ pub(super) async fn commit(pool: &PgPool, new: NewCampaign<'_>) -> StoreResult<C
     for m in &plan.messages {
         numbers.push(m.number.to_string());
         countries.push(m.country.as_str());
-        client_refs.push(
-            request
-                .recipients
-                .get(m.recipient as usize)
-                .and_then(|r| r.client_ref.as_deref()),
-        );
+        client_refs.push(commit::client_ref(new, m));
         text_idx.push(i32::try_from(m.text).map_err(|_| corrupt("text index", m.text))?);
         segments.push(i32::from(m.segments));
         costs.push(m.cost.micros());
         send_ats.push(m.send_at.as_millisecond());
     }
-    let queued = send_ats.iter().filter(|at| **at <= now).count() as u64;
+    let (queued, scheduled) = commit::queued_and_scheduled(new);
     let idempotency = meta.idempotency.as_ref();
 
-    let mut tx = pool.begin().await?;
     let row = sqlx::query(INSERT_CAMPAIGN)
         .bind(account_id)
         .bind(&meta.source)
@@ -256,12 +304,12 @@ pub(super) async fn commit(pool: &PgPool, new: NewCampaign<'_>) -> StoreResult<C
         .bind(&costs)
         .bind(&send_ats)
         .bind(to_i64(queued))
-        .bind(to_i64(n as u64 - queued))
+        .bind(to_i64(scheduled))
         .bind(idempotency.map(|r| r.key.as_str()))
         .bind(idempotency.map(|r| r.answer_template.as_str()))
         .bind(idempotency.map_or(0, |r| r.since))
         .bind(&meta.reply_url)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await
         .map_err(constraint_error(|| "a campaign".into()))?;
     let id: CampaignId = row.try_get("id")?;
@@ -273,8 +321,7 @@ pub(super) async fn commit(pool: &PgPool, new: NewCampaign<'_>) -> StoreResult<C
             record.key
         )));
     }
-    debit(&mut tx, account_id, plan.cost).await?;
-    tx.commit().await?;
+    debit(conn, account_id, plan.cost).await?;
     Ok(id)
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use relais_core::number::E164;
 use sqlx::{PgPool, Row};
 
-use super::codec::{corrupt, limit_offset, list_str, parsed, to_u64};
+use super::codec::{corrupt, limit_offset, list_str, number_list, parsed, to_u64};
 use crate::model::{AccountId, ListedNumber, Millis, NumberList, Page};
 use crate::store::StoreResult;
 
@@ -22,6 +22,25 @@ pub(super) async fn numbers(
         .iter()
         .map(|row| parsed(row, "number"))
         .collect()
+}
+
+pub(super) async fn among(
+    pool: &PgPool,
+    account_id: AccountId,
+    numbers: &[E164],
+) -> StoreResult<Vec<(NumberList, E164)>> {
+    let numbers: Vec<String> = numbers.iter().map(E164::to_string).collect();
+    sqlx::query(
+        "SELECT list, number FROM listed_numbers
+         WHERE account_id = $1 AND list IN ('blacklist', 'npai') AND number = ANY($2)",
+    )
+    .bind(account_id)
+    .bind(&numbers)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| Ok((number_list(row, "list")?, parsed(row, "number")?)))
+    .collect()
 }
 
 /// One statement for the whole batch; a number given twice is added once, as

@@ -235,6 +235,14 @@ impl Store for PostgresStore {
         lists::numbers(&self.pool, account_id, list).await
     }
 
+    async fn listed_among(
+        &self,
+        account_id: AccountId,
+        numbers: &[E164],
+    ) -> StoreResult<Vec<(NumberList, E164)>> {
+        lists::among(&self.pool, account_id, numbers).await
+    }
+
     async fn recent_counts(
         &self,
         account_id: AccountId,
@@ -251,8 +259,8 @@ impl Store for PostgresStore {
         planning::country_counts(&self.pool, account_id, since).await
     }
 
-    async fn commit_campaign(&self, new: NewCampaign<'_>) -> StoreResult<CampaignId> {
-        campaigns::commit(&self.pool, new).await
+    async fn commit_campaigns(&self, batch: &[NewCampaign<'_>]) -> Vec<StoreResult<CampaignId>> {
+        campaigns::commit(&self.pool, batch).await
     }
 
     async fn idempotent_answer(

@@ -1,6 +1,9 @@
-//! Campaigns: committing one (debit, campaign, texts, messages, history,
-//! ledger, idempotency record — one transaction), cancelling, and reading
-//! campaigns and their messages.
+//! Campaigns: committing them (debits, campaigns, texts, messages, history,
+//! ledger, idempotency records — one transaction per batch), cancelling, and
+//! reading campaigns and their messages.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use relais_core::money::Amount;
 use relais_core::plan::Counters;
@@ -11,6 +14,7 @@ use sqlx::{Row, SqliteConnection, SqliteExecutor, SqlitePool};
 use super::batch::execute_values;
 use super::codec::{self, corrupt, encoding_str, int, limit_offset, parsed, to_i64};
 use super::transitions::{self, Effects};
+use crate::commit;
 use crate::model::*;
 use crate::store::{StoreError, StoreResult};
 
@@ -108,61 +112,224 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
     })
 }
 
-pub(super) async fn commit(pool: &SqlitePool, new: NewCampaign<'_>) -> StoreResult<CampaignId> {
-    let NewCampaign {
-        account_id,
-        request,
-        plan,
-        meta,
-        now,
-    } = new;
-    let mut tx = pool.begin().await?;
-    if let Some(record) = &meta.idempotency {
-        claim_key(&mut tx, account_id, record).await?;
+/// Commits a batch of campaigns (see [`Store::commit_campaigns`]) in one
+/// transaction: first what is refused and the debits of the rest, decided in
+/// batch order; then the rows of every accepted campaign, a few multi-row
+/// statements for the whole batch, so a batch of many one-message campaigns
+/// costs about what one campaign costs.
+///
+/// [`Store::commit_campaigns`]: crate::Store::commit_campaigns
+pub(super) async fn commit(
+    pool: &SqlitePool,
+    batch: &[NewCampaign<'_>],
+) -> Vec<StoreResult<CampaignId>> {
+    match commit_batch(pool, batch).await {
+        Ok(results) => results,
+        Err(error) => commit::fail_all(error, batch.len()),
     }
-    debit(&mut tx, account_id, plan.cost).await?;
+}
 
-    let counters = &plan.counters;
-    let id: CampaignId = sqlx::query_scalar(
-        "INSERT INTO campaigns (account_id, source, kind, route_class, sender, send_at, expires_at,
-                                callback_url, reply_url, tag, total, sent, blacklisted, duplicated,
-                                npai, invalid, not_allowed, flood, country_limit, cost, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         RETURNING id",
+async fn commit_batch(
+    pool: &SqlitePool,
+    batch: &[NewCampaign<'_>],
+) -> StoreResult<Vec<StoreResult<CampaignId>>> {
+    // The write lock from the start: the balances and keys read while
+    // deciding cannot change before the writes.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let refusals = take_debits(&mut tx, batch).await?;
+    // The writer is alone: the ids after the largest are free, and the
+    // accepted campaigns take them in order.
+    let first: CampaignId = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM campaigns")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut accepted = Vec::with_capacity(batch.len());
+    let results = batch
+        .iter()
+        .zip(refusals)
+        .map(|(new, refusal)| match refusal {
+            Some(error) => Err(error),
+            None => {
+                let id = first + accepted.len() as CampaignId;
+                accepted.push((id, new));
+                Ok(id)
+            }
+        })
+        .collect();
+    if !accepted.is_empty() {
+        insert(&mut tx, &accepted, first).await?;
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// What is left of an account's balance while a batch is decided.
+enum Funds {
+    /// No such account.
+    Unknown,
+    /// No credit limit.
+    Postpaid,
+    /// What the account had, and what the batch takes from it.
+    Prepaid { balance: Amount, taken: Amount },
+}
+
+/// Decides in batch order which campaigns are refused — a live idempotency
+/// key (in the store or earlier in the batch), an unknown account, a balance
+/// the campaigns before left too low — and takes the debits of the others,
+/// one update per account. Answers the refusal of each campaign, if any.
+async fn take_debits(
+    conn: &mut SqliteConnection,
+    batch: &[NewCampaign<'_>],
+) -> StoreResult<Vec<Option<StoreError>>> {
+    let mut funds: HashMap<AccountId, Funds> = HashMap::new();
+    let mut keys: HashSet<(AccountId, &str)> = HashSet::new();
+    let mut refusals = Vec::with_capacity(batch.len());
+    for new in batch {
+        let key = new.meta.idempotency.as_ref();
+        if let Some(record) = key
+            && (keys.contains(&(new.account_id, record.key.as_str()))
+                || key_is_live(&mut *conn, new.account_id, record).await?)
+        {
+            refusals.push(Some(key_conflict(record)));
+            continue;
+        }
+        let account = match funds.entry(new.account_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new_account) => new_account.insert(funds_of(conn, new.account_id).await?),
+        };
+        let refusal = match account {
+            Funds::Unknown => Some(StoreError::NotFound),
+            Funds::Postpaid => None,
+            Funds::Prepaid { balance, taken } => {
+                let available = *balance - *taken;
+                if available < new.plan.cost {
+                    Some(StoreError::InsufficientCredits {
+                        needed: new.plan.cost,
+                        available,
+                    })
+                } else {
+                    *taken += new.plan.cost;
+                    None
+                }
+            }
+        };
+        if refusal.is_none()
+            && let Some(record) = key
+        {
+            keys.insert((new.account_id, record.key.as_str()));
+        }
+        refusals.push(refusal);
+    }
+    for (account_id, account) in funds {
+        if let Funds::Prepaid { taken, .. } = account
+            && taken != Amount::ZERO
+        {
+            sqlx::query("UPDATE accounts SET balance = balance - ? WHERE id = ?")
+                .bind(taken.micros())
+                .bind(account_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(refusals)
+}
+
+/// An account's funds before the batch.
+async fn funds_of(conn: &mut SqliteConnection, account_id: AccountId) -> StoreResult<Funds> {
+    let balance: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT balance FROM accounts WHERE id = ?")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match balance {
+        None => Funds::Unknown,
+        Some(None) => Funds::Postpaid,
+        Some(Some(micros)) => Funds::Prepaid {
+            balance: Amount::from_micros(micros),
+            taken: Amount::ZERO,
+        },
+    })
+}
+
+/// True when the key already answers for a campaign created since
+/// `record.since`: of two requests with one key, the second to reach the
+/// (single) writer finds the first one's record and stores nothing.
+async fn key_is_live(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    record: &IdempotencyRecord,
+) -> StoreResult<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM idempotency
+                        WHERE account_id = ? AND key = ? AND created_at >= ?)",
     )
     .bind(account_id)
-    .bind(&meta.source)
-    .bind(plan.kind.as_str())
-    .bind(plan.route_class.as_str())
-    .bind(plan.sender.as_ref().map(SenderId::as_str))
-    .bind(plan.send_at.as_millisecond())
-    .bind(plan.expires_at.map(|t| t.as_millisecond()))
-    .bind(&meta.callback_url)
-    .bind(&meta.reply_url)
-    .bind(&meta.tag)
-    .bind(to_i64(counters.total))
-    .bind(to_i64(counters.sent))
-    .bind(to_i64(counters.blacklisted))
-    .bind(to_i64(counters.duplicated))
-    .bind(to_i64(counters.npai))
-    .bind(to_i64(counters.invalid))
-    .bind(to_i64(counters.not_allowed))
-    .bind(to_i64(counters.flood))
-    .bind(to_i64(counters.country_limit))
-    .bind(plan.cost.micros())
-    .bind(now)
-    .fetch_one(&mut *tx)
+    .bind(&record.key)
+    .bind(record.since)
+    .fetch_one(conn)
+    .await?)
+}
+
+fn key_conflict(record: &IdempotencyRecord) -> StoreError {
+    StoreError::Conflict(format!("idempotency key {:?}", record.key))
+}
+
+/// Writes the accepted campaigns (`(id, campaign)`, ids from `first` on),
+/// their texts, messages, first status changes and counts, debit entries and
+/// idempotency records.
+async fn insert(
+    conn: &mut SqliteConnection,
+    accepted: &[(CampaignId, &NewCampaign<'_>)],
+    first: CampaignId,
+) -> StoreResult<()> {
+    execute_values(
+        &mut *conn,
+        "INSERT INTO campaigns (id, account_id, source, kind, route_class, sender, send_at,
+                                expires_at, callback_url, reply_url, tag, total, sent,
+                                blacklisted, duplicated, npai, invalid, not_allowed, flood,
+                                country_limit, cost, created_at) ",
+        "",
+        accepted,
+        |values, (id, new)| {
+            let (plan, meta, counters) = (new.plan, &new.meta, &new.plan.counters);
+            values
+                .push_bind(*id)
+                .push_bind(new.account_id)
+                .push_bind(meta.source.as_str())
+                .push_bind(plan.kind.as_str())
+                .push_bind(plan.route_class.as_str())
+                .push_bind(plan.sender.as_ref().map(SenderId::as_str))
+                .push_bind(plan.send_at.as_millisecond())
+                .push_bind(plan.expires_at.map(|t| t.as_millisecond()))
+                .push_bind(meta.callback_url.as_deref())
+                .push_bind(meta.reply_url.as_deref())
+                .push_bind(meta.tag.as_deref())
+                .push_bind(to_i64(counters.total))
+                .push_bind(to_i64(counters.sent))
+                .push_bind(to_i64(counters.blacklisted))
+                .push_bind(to_i64(counters.duplicated))
+                .push_bind(to_i64(counters.npai))
+                .push_bind(to_i64(counters.invalid))
+                .push_bind(to_i64(counters.not_allowed))
+                .push_bind(to_i64(counters.flood))
+                .push_bind(to_i64(counters.country_limit))
+                .push_bind(plan.cost.micros())
+                .push_bind(new.now);
+        },
+    )
     .await?;
 
-    let texts: Vec<(usize, _)> = plan.texts.iter().enumerate().collect();
+    let texts: Vec<_> = accepted
+        .iter()
+        .flat_map(|(id, new)| new.plan.texts.iter().enumerate().map(|t| (*id, t)))
+        .collect();
     execute_values(
-        &mut tx,
+        &mut *conn,
         "INSERT INTO campaign_texts (campaign_id, idx, text, encoding, segments) ",
         "",
         &texts,
-        |values, (idx, text)| {
+        |values, (id, (idx, text))| {
             values
-                .push_bind(id)
+                .push_bind(*id)
                 .push_bind(to_i64(*idx as u64))
                 .push_bind(text.text.as_str())
                 .push_bind(encoding_str(text.encoding))
@@ -171,148 +338,114 @@ pub(super) async fn commit(pool: &SqlitePool, new: NewCampaign<'_>) -> StoreResu
     )
     .await?;
 
-    let expires_at = plan.expires_at.map(|t| t.as_millisecond());
-    let queued = plan
-        .messages
+    let messages: Vec<_> = accepted
         .iter()
-        .filter(|m| m.send_at.as_millisecond() <= now)
-        .count() as u64;
+        .flat_map(|(id, new)| new.plan.messages.iter().map(move |m| (*id, *new, m)))
+        .collect();
     execute_values(
-        &mut tx,
+        &mut *conn,
         "INSERT INTO messages (campaign_id, account_id, number, country, client_ref, text_idx,
                                segments, cost, status, send_at, expires_at, created_at, updated_at) ",
         "",
-        &plan.messages,
-        |values, m| {
-            let send_at = m.send_at.as_millisecond();
-            let status = if send_at <= now { MessageStatus::Queued } else { MessageStatus::Scheduled };
-            let client_ref = request
-                .recipients
-                .get(m.recipient as usize)
-                .and_then(|r| r.client_ref.as_deref());
+        &messages,
+        |values, (id, new, m)| {
             values
-                .push_bind(id)
-                .push_bind(account_id)
+                .push_bind(*id)
+                .push_bind(new.account_id)
                 .push_bind(m.number.to_string())
                 .push_bind(m.country.as_str())
-                .push_bind(client_ref)
+                .push_bind(commit::client_ref(new, m))
                 .push_bind(i64::from(m.text))
                 .push_bind(i64::from(m.segments))
                 .push_bind(m.cost.micros())
+                .push_bind(commit::first_status(new, m).as_str())
+                .push_bind(m.send_at.as_millisecond())
+                .push_bind(new.plan.expires_at.map(|t| t.as_millisecond()))
+                .push_bind(new.now)
+                .push_bind(new.now);
+        },
+    )
+    .await?;
+    // Every message of a campaign from `first` on is one of this batch's.
+    sqlx::query(
+        "INSERT INTO message_events (message_id, status, at)
+         SELECT id, status, created_at FROM messages WHERE campaign_id >= ?",
+    )
+    .bind(first)
+    .execute(&mut *conn)
+    .await?;
+
+    let counts: Vec<_> = accepted
+        .iter()
+        .flat_map(|(id, new)| {
+            let (queued, scheduled) = commit::queued_and_scheduled(new);
+            [
+                (*id, MessageStatus::Queued, queued),
+                (*id, MessageStatus::Scheduled, scheduled),
+            ]
+        })
+        .collect();
+    execute_values(
+        &mut *conn,
+        "INSERT INTO campaign_counts (campaign_id, status, n) ",
+        "",
+        &counts,
+        |values, (id, status, n)| {
+            values
+                .push_bind(*id)
                 .push_bind(status.as_str())
-                .push_bind(send_at)
-                .push_bind(expires_at)
-                .push_bind(now)
-                .push_bind(now);
+                .push_bind(to_i64(*n));
         },
     )
     .await?;
 
-    sqlx::query(
-        "INSERT INTO message_events (message_id, status, at)
-         SELECT id, status, ? FROM messages WHERE campaign_id = ?",
+    let debits: Vec<_> = accepted
+        .iter()
+        .filter(|(_, new)| new.plan.cost != Amount::ZERO)
+        .collect();
+    execute_values(
+        &mut *conn,
+        "INSERT INTO ledger (account_id, amount, reason, campaign_id, at) ",
+        "",
+        &debits,
+        |values, (id, new)| {
+            values
+                .push_bind(new.account_id)
+                .push_bind(-new.plan.cost.micros())
+                .push_bind("campaign")
+                .push_bind(*id)
+                .push_bind(new.now);
+        },
     )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO campaign_counts (campaign_id, status, n)
-         VALUES (?1, 'queued', ?2), (?1, 'scheduled', ?3)",
-    )
-    .bind(id)
-    .bind(to_i64(queued))
-    .bind(to_i64(plan.messages.len() as u64 - queued))
-    .execute(&mut *tx)
-    .await?;
-    if plan.cost != Amount::ZERO {
-        sqlx::query("INSERT INTO ledger (account_id, amount, reason, campaign_id, at) VALUES (?, ?, 'campaign', ?, ?)")
-            .bind(account_id)
-            .bind(-plan.cost.micros())
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(record) = &meta.idempotency {
-        // A stale record of the key (`claim_key`) now answers for this campaign.
-        sqlx::query(
-            "INSERT INTO idempotency (account_id, key, campaign_id, body, created_at)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (account_id, key) DO UPDATE SET
-                 campaign_id = excluded.campaign_id, body = excluded.body,
-                 created_at = excluded.created_at",
-        )
-        .bind(account_id)
-        .bind(&record.key)
-        .bind(id)
-        .bind(
-            record
-                .answer_template
-                .replace("{campaign_id}", &id.to_string()),
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(id)
-}
 
-/// Fails with `Conflict` when the key already answers for a campaign created
-/// since `record.since`: of two requests with one key, the second to reach the
-/// (single) writer finds the first one's record and stores nothing.
-async fn claim_key(
-    conn: &mut SqliteConnection,
-    account_id: AccountId,
-    record: &IdempotencyRecord,
-) -> StoreResult<()> {
-    let live: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM idempotency
-                        WHERE account_id = ? AND key = ? AND created_at >= ?)",
+    let keyed: Vec<_> = accepted
+        .iter()
+        .filter_map(|(id, new)| Some((*id, *new, new.meta.idempotency.as_ref()?)))
+        .collect();
+    // A stale record of a key (see `key_is_live`) now answers for its new campaign.
+    execute_values(
+        &mut *conn,
+        "INSERT INTO idempotency (account_id, key, campaign_id, body, created_at) ",
+        " ON CONFLICT (account_id, key) DO UPDATE SET
+              campaign_id = excluded.campaign_id, body = excluded.body,
+              created_at = excluded.created_at",
+        &keyed,
+        |values, (id, new, record)| {
+            values
+                .push_bind(new.account_id)
+                .push_bind(record.key.as_str())
+                .push_bind(*id)
+                .push_bind(
+                    record
+                        .answer_template
+                        .replace("{campaign_id}", &id.to_string()),
+                )
+                .push_bind(new.now);
+        },
     )
-    .bind(account_id)
-    .bind(&record.key)
-    .bind(record.since)
-    .fetch_one(conn)
     .await?;
-    if live {
-        return Err(StoreError::Conflict(format!(
-            "idempotency key {:?}",
-            record.key
-        )));
-    }
     Ok(())
-}
-
-/// Takes `cost` from a prepaid account in one guarded update, so concurrent
-/// commits can never take the balance below zero; postpaid accounts (NULL
-/// balance) always pass.
-async fn debit(
-    conn: &mut SqliteConnection,
-    account_id: AccountId,
-    cost: Amount,
-) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE accounts SET balance = balance - ?1
-         WHERE id = ?2 AND (balance IS NULL OR balance >= ?1)",
-    )
-    .bind(cost.micros())
-    .bind(account_id)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 1 {
-        return Ok(());
-    }
-    let balance: Option<i64> = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = ?")
-        .bind(account_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    Err(StoreError::InsufficientCredits {
-        needed: cost,
-        available: Amount::from_micros(balance.unwrap_or_default()),
-    })
 }
 
 pub(super) async fn idempotent_answer(

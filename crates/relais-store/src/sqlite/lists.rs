@@ -6,7 +6,7 @@ use relais_core::number::E164;
 use sqlx::{Row, SqlitePool};
 
 use super::batch::execute_values;
-use super::codec::{corrupt, limit_offset, list_str, parsed};
+use super::codec::{corrupt, limit_offset, list_str, number_list, parsed};
 use crate::model::{AccountId, ListedNumber, Millis, NumberList, Page};
 use crate::store::StoreResult;
 
@@ -23,6 +23,29 @@ pub(super) async fn numbers(
         .iter()
         .map(|row| parsed(row, "number"))
         .collect()
+}
+
+/// The numbers are bound as one JSON array: one statement text whatever
+/// their count.
+pub(super) async fn among(
+    pool: &SqlitePool,
+    account_id: AccountId,
+    numbers: &[E164],
+) -> StoreResult<Vec<(NumberList, E164)>> {
+    let numbers: Vec<String> = numbers.iter().map(E164::to_string).collect();
+    let numbers = serde_json::to_string(&numbers).map_err(|e| corrupt("numbers", e))?;
+    sqlx::query(
+        "SELECT list, number FROM listed_numbers
+         WHERE account_id = ? AND list IN ('blacklist', 'npai')
+           AND number IN (SELECT value FROM json_each(?))",
+    )
+    .bind(account_id)
+    .bind(numbers)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| Ok((number_list(row, "list")?, parsed(row, "number")?)))
+    .collect()
 }
 
 pub(super) async fn add(

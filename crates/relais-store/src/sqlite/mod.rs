@@ -243,6 +243,14 @@ impl Store for SqliteStore {
         lists::numbers(&self.readers, account_id, list).await
     }
 
+    async fn listed_among(
+        &self,
+        account_id: AccountId,
+        numbers: &[E164],
+    ) -> StoreResult<Vec<(NumberList, E164)>> {
+        lists::among(&self.readers, account_id, numbers).await
+    }
+
     async fn recent_counts(
         &self,
         account_id: AccountId,
@@ -259,8 +267,8 @@ impl Store for SqliteStore {
         planning::country_counts(&self.readers, account_id, since).await
     }
 
-    async fn commit_campaign(&self, new: NewCampaign<'_>) -> StoreResult<CampaignId> {
-        campaigns::commit(&self.writer, new).await
+    async fn commit_campaigns(&self, batch: &[NewCampaign<'_>]) -> Vec<StoreResult<CampaignId>> {
+        campaigns::commit(&self.writer, batch).await
     }
 
     async fn idempotent_answer(

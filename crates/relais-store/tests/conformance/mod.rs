@@ -35,6 +35,8 @@ macro_rules! conformance_tests {
             commit_for_postpaid_accounts,
             concurrent_commits_never_overdraw,
             idempotency_keys_are_unique_while_live,
+            batch_commits_each_campaign_or_refuses_it_alone,
+            batch_refuses_a_key_used_earlier_in_it,
             cancel_refunds_only_unsent,
             cancelled_before_sending_is_cancelled,
             claim_leases_due_messages_and_reclaims_expired_leases,
@@ -50,6 +52,7 @@ macro_rules! conformance_tests {
             inbound_and_stop,
             replies_go_to_the_reply_url_or_the_account,
             lists_add_remove_page,
+            listed_among_answers_only_the_numbers_asked,
             reads_are_scoped_to_the_account,
             campaigns_filter_and_page,
             planning_counts,
@@ -1070,6 +1073,221 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
         now: at(61),
     };
     store.commit_campaign(other).await.unwrap();
+}
+
+pub async fn batch_commits_each_campaign_or_refuses_it_alone(store: Arc<dyn Store>) {
+    let store = &*store;
+    // Room for two one-message campaigns and a micro-unit more.
+    let acme = new_account(store, "acme", Some(unit() * 2 + Amount::from_micros(1))).await;
+    let beta = new_account(store, "beta", None).await;
+    let one = request(&numbers(1..2), "One");
+    let two = request(&numbers(2..4), "Two");
+    let later_one = SendRequest {
+        send_at: Some(later(3600)),
+        ..request(&numbers(4..5), "Later")
+    };
+    let (plan_one, plan_two, plan_later) = (
+        plan_at(&one, t0()),
+        plan_at(&two, t0()),
+        plan_at(&later_one, t0()),
+    );
+    let campaign = |account_id, request, plan, now| NewCampaign {
+        account_id,
+        request,
+        plan,
+        meta: meta("smpp"),
+        now,
+    };
+    let batch = [
+        campaign(acme.id, &one, &plan_one, ms(t0())),
+        campaign(acme.id, &two, &plan_two, ms(t0())),
+        campaign(beta.id, &later_one, &plan_later, ms(t0())),
+        campaign(beta.id + 100, &one, &plan_one, ms(t0())),
+        campaign(acme.id, &later_one, &plan_later, at(5)),
+        campaign(acme.id, &one, &plan_one, at(5)),
+    ];
+    assert!(store.commit_campaigns(&[]).await.is_empty());
+    let results = store.commit_campaigns(&batch).await;
+    assert_eq!(results.len(), batch.len());
+    let mut results = results.into_iter();
+    let mut next = || results.next().unwrap();
+    let first = next().unwrap();
+    match next() {
+        Err(StoreError::InsufficientCredits { needed, available }) => {
+            assert_eq!(
+                (needed, available),
+                (unit() * 2, unit() + Amount::from_micros(1))
+            );
+        }
+        other => panic!("expected InsufficientCredits, got {other:?}"),
+    }
+    let postpaid = next().unwrap();
+    assert!(matches!(next(), Err(StoreError::NotFound)));
+    let scheduled = next().unwrap();
+    match next() {
+        Err(StoreError::InsufficientCredits { needed, available }) => {
+            assert_eq!((needed, available), (unit(), Amount::from_micros(1)));
+        }
+        other => panic!("expected InsufficientCredits, got {other:?}"),
+    }
+    assert_eq!(
+        [first, postpaid, scheduled]
+            .into_iter()
+            .collect::<HashSet<_>>()
+            .len(),
+        3
+    );
+
+    // The balance is exact: two debits taken, the refused ones not.
+    assert_eq!(balance(store, acme.id).await, Some(Amount::from_micros(1)));
+    assert_eq!(balance(store, beta.id).await, None);
+    let ledger = store.ledger(acme.id, Page::default()).await.unwrap();
+    let moves: Vec<(Amount, Option<CampaignId>)> =
+        ledger.iter().map(|e| (e.amount, e.campaign_id)).collect();
+    assert_eq!(
+        moves[1..],
+        [
+            (Amount::ZERO - unit(), Some(first)),
+            (Amount::ZERO - unit(), Some(scheduled))
+        ]
+    );
+    let beta_ledger = store.ledger(beta.id, Page::default()).await.unwrap();
+    assert_eq!(beta_ledger.len(), 1);
+    assert_eq!(beta_ledger[0].campaign_id, Some(postpaid));
+    let ids = |campaigns: Vec<Campaign>| campaigns.iter().map(|c| c.id).collect::<HashSet<_>>();
+    let filter = CampaignFilter::default();
+    assert_eq!(
+        ids(store
+            .campaigns(acme.id, &filter, Page::default())
+            .await
+            .unwrap()),
+        HashSet::from([first, scheduled])
+    );
+    assert_eq!(
+        ids(store
+            .campaigns(beta.id, &filter, Page::default())
+            .await
+            .unwrap()),
+        HashSet::from([postpaid])
+    );
+
+    // Each committed campaign is whole, with its own time and status.
+    let campaign = store.campaign(acme.id, scheduled).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            campaign.text.as_str(),
+            campaign.created_at,
+            campaign.source.as_str()
+        ),
+        ("Later", at(5), "smpp")
+    );
+    for (account_id, id, status, now, number) in [
+        (acme.id, first, MessageStatus::Queued, ms(t0()), 1),
+        (beta.id, postpaid, MessageStatus::Scheduled, ms(t0()), 4),
+        (acme.id, scheduled, MessageStatus::Scheduled, at(5), 4),
+    ] {
+        assert_eq!(
+            store.campaign_status_counts(account_id, id).await.unwrap(),
+            counts(&[(status, 1)])
+        );
+        let messages = all_messages(store, account_id, id).await;
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].number, e164(number));
+        assert_eq!(
+            history(store, account_id, messages[0].id).await,
+            vec![StatusChange {
+                status,
+                at: now,
+                detail: None
+            }]
+        );
+    }
+    assert_eq!(
+        store.status_totals().await.unwrap().values().sum::<u64>(),
+        3
+    );
+    let due = store.claim_due(at(6), 10, at(60)).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].campaign_id, first);
+}
+
+pub async fn batch_refuses_a_key_used_earlier_in_it(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", Some(units(1))).await;
+    let one = request(&numbers(1..2), "Once");
+    let big = request(&numbers(1..31), "Too many");
+    let (plan_one, plan_big) = (plan_at(&one, t0()), plan_at(&big, t0()));
+    assert!(plan_big.cost > units(1));
+    let keyed = |key: Option<&str>| CampaignMeta {
+        idempotency: key.map(|key| IdempotencyRecord {
+            key: key.into(),
+            answer_template: r#"{"id":{campaign_id}}"#.into(),
+            since: at(-3600),
+        }),
+        ..meta("api")
+    };
+    let campaign = |request, plan, key| NewCampaign {
+        account_id: acme.id,
+        request,
+        plan,
+        meta: keyed(key),
+        now: ms(t0()),
+    };
+    let results = store
+        .commit_campaigns(&[
+            // Refused for credits: stores nothing, the key stays free.
+            campaign(&big, &plan_big, Some("k1")),
+            campaign(&one, &plan_one, Some("k1")),
+            campaign(&one, &plan_one, Some("k1")),
+            campaign(&one, &plan_one, Some("k2")),
+            campaign(&one, &plan_one, None),
+        ])
+        .await;
+    let [big_result, k1, k1_again, k2, unkeyed] = &results[..] else {
+        panic!("one result per campaign: {results:?}")
+    };
+    assert!(matches!(
+        big_result,
+        Err(StoreError::InsufficientCredits { .. })
+    ));
+    assert!(matches!(k1_again, Err(StoreError::Conflict(_))));
+    let (k1, k2) = (*k1.as_ref().unwrap(), *k2.as_ref().unwrap());
+    unkeyed.as_ref().unwrap();
+
+    let results = store
+        .commit_campaigns(&[
+            campaign(&one, &plan_one, Some("k2")),
+            campaign(&one, &plan_one, Some("k3")),
+        ])
+        .await;
+    assert!(matches!(results[0], Err(StoreError::Conflict(_))));
+    let k3 = *results[1].as_ref().unwrap();
+
+    for (key, id) in [("k1", k1), ("k2", k2), ("k3", k3)] {
+        assert_eq!(
+            store
+                .idempotent_answer(acme.id, key, at(-3600))
+                .await
+                .unwrap(),
+            Some(IdempotentAnswer {
+                campaign_id: id,
+                body: format!(r#"{{"id":{id}}}"#)
+            })
+        );
+    }
+    assert_eq!(balance(store, acme.id).await, Some(units(1) - unit() * 4));
+    assert_eq!(
+        store
+            .campaigns(acme.id, &CampaignFilter::default(), Page::default())
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        store.status_totals().await.unwrap().values().sum::<u64>(),
+        4
+    );
 }
 
 // --- cancelling ----------------------------------------------------------------------------
@@ -2757,6 +2975,48 @@ pub async fn replies_go_to_the_reply_url_or_the_account(store: Arc<dyn Store>) {
             ),
         ],
         "beta has no URL for a reply to no campaign"
+    );
+}
+
+pub async fn listed_among_answers_only_the_numbers_asked(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", None).await;
+    let beta = new_account(store, "beta", None).await;
+    let add = |account_id, list, numbers: &[u32]| {
+        let entries: Vec<(E164, Vec<String>)> =
+            numbers.iter().map(|&i| (e164(i), Vec::new())).collect();
+        async move {
+            store
+                .add_listed(account_id, list, &entries, "api", at(1))
+                .await
+                .unwrap()
+        }
+    };
+    add(acme.id, NumberList::Blacklist, &[1, 2, 3]).await;
+    add(acme.id, NumberList::Npai, &[3, 4]).await;
+    add(beta.id, NumberList::Blacklist, &[5]).await;
+
+    let among = |account_id, numbers: &[u32]| {
+        let numbers: Vec<E164> = numbers.iter().map(|&i| e164(i)).collect();
+        async move {
+            let mut found = store.listed_among(account_id, &numbers).await.unwrap();
+            found.sort_by_key(|(list, number)| (*number, *list == NumberList::Npai));
+            found
+        }
+    };
+    assert_eq!(
+        among(acme.id, &[2, 3, 4, 5, 6]).await,
+        vec![
+            (NumberList::Blacklist, e164(2)),
+            (NumberList::Blacklist, e164(3)),
+            (NumberList::Npai, e164(3)),
+            (NumberList::Npai, e164(4)),
+        ]
+    );
+    assert_eq!(among(acme.id, &[]).await, vec![]);
+    assert_eq!(
+        among(beta.id, &[1, 5]).await,
+        vec![(NumberList::Blacklist, e164(5))]
     );
 }
 
