@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use relais_core::plan::{Recipient, SendRequest};
+use relais_core::plan::{Channel, Recipient, SendRequest};
 use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::events::EventSink;
@@ -94,6 +94,7 @@ async fn main() {
     let connectors = HashMap::from([("carrier".to_owned(), connector)]);
     let route = RouteConfig {
         name: "all".into(),
+        channel: Channel::Network,
         countries: Vec::new(),
         prefixes: Vec::new(),
         kinds: Vec::new(),

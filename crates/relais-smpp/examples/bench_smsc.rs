@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use relais_core::encoding::Encoding;
 use relais_core::number::Country;
-use relais_core::plan::MessageKind;
+use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_engine::connector::{Connector, SubmitResult};
 use relais_smpp::esme::{Esme, EsmeConfig, Sink};
@@ -55,6 +55,7 @@ fn batch(start: i64, size: usize) -> Vec<OutboundMessage> {
             segments: 1,
             kind: MessageKind::Transactional,
             route_class: RouteClass::Premium,
+            channels: ChannelOrder::Network,
             expires_at: None,
             attempts: 0,
         })

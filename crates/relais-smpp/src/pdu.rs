@@ -10,7 +10,8 @@
 //! then asks rusmpp to decode one, keeping its header when that fails.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use relais_core::gsm7;
+use relais_core::encoding::Encoding;
+use relais_core::{gsm7, segments};
 use rusmpp::decode::DecodeWithLength;
 use rusmpp::encode::Length;
 use rusmpp::encode::owned::Encode;
@@ -413,6 +414,37 @@ impl ShortMessage {
         Ok(pdu)
     }
 
+    /// These fields carrying `text` as a handset would send it: GSM-7
+    /// (`data_coding` 0, unpacked septets) when the text allows, else UCS-2
+    /// (8); a text longer than one SMS is cut by [`segments::split`] into
+    /// parts with a concatenation UDH (`reference`, 8-bit), as the ESME does.
+    pub fn with_text(&self, text: &str, reference: u8) -> Result<Vec<ShortMessage>, String> {
+        let (encoding, data_coding) = if gsm7::encode(text).is_ok() {
+            (Encoding::Gsm7, 0x00)
+        } else {
+            (Encoding::Ucs2, 0x08)
+        };
+        let parts = segments::split(text, encoding, reference).map_err(|e| e.to_string())?;
+        Ok(parts
+            .into_iter()
+            .map(|part| {
+                let mut fields = ShortMessage {
+                    data_coding,
+                    ..self.clone()
+                };
+                match part.udh {
+                    Some(udh) => {
+                        fields.esm_class |= ESM_UDHI;
+                        fields.short_message = udh.to_vec();
+                        fields.short_message.extend_from_slice(&part.payload);
+                    }
+                    None => fields.short_message = part.payload,
+                }
+                fields
+            })
+            .collect())
+    }
+
     /// The fields of a received `submit_sm`.
     pub fn of_submit(pdu: &SubmitSm) -> ShortMessage {
         ShortMessage {
@@ -554,6 +586,36 @@ mod tests {
         let ports = [0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, b'x'];
         assert_eq!(split_udh(&ports), Some((None, &b"x"[..])));
         assert_eq!(split_udh(&[0x05, 0x00, 0x03]), None);
+    }
+
+    #[test]
+    fn texts_as_handsets_send_them() {
+        let base = ShortMessage {
+            source: Address::new(1, 1, "33612345678"),
+            ..ShortMessage::default()
+        };
+        let short = base.with_text("Hi {you}", 7).unwrap();
+        assert_eq!(short.len(), 1);
+        assert_eq!((short[0].data_coding, short[0].esm_class), (0, 0));
+        assert_eq!(TextCoding::Gsm7.decode(&short[0].short_message), "Hi {you}");
+        assert_eq!(short[0].source, base.source);
+        let emoji = base.with_text("A😀", 7).unwrap();
+        assert_eq!(emoji[0].data_coding, 8);
+        assert_eq!(emoji[0].short_message, [0x00, 0x41, 0xD8, 0x3D, 0xDE, 0x00]);
+        let long = base.with_text(&"x".repeat(200), 7).unwrap();
+        assert_eq!(long.len(), 2);
+        for (part, seq) in long.iter().zip(1..) {
+            assert_eq!(part.esm_class, ESM_UDHI);
+            let (concat, _) = split_udh(&part.short_message).unwrap();
+            assert_eq!(
+                concat,
+                Some(Concat {
+                    reference: 7,
+                    total: 2,
+                    seq
+                })
+            );
+        }
     }
 
     #[test]

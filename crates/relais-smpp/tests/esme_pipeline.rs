@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use relais_core::plan::{Recipient, SendRequest};
+use relais_core::plan::{Channel, Recipient, SendRequest};
 use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::events::EventSink;
@@ -73,6 +73,7 @@ async fn campaign_through_the_connector_is_delivered() {
     let connectors = HashMap::from([("carrier".to_owned(), connector)]);
     let route = RouteConfig {
         name: "all".into(),
+        channel: Channel::Network,
         countries: vec![],
         prefixes: vec![],
         kinds: vec![],

@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::fixture::{BindAs, Client, Fixture, Options, PASSWORD, SYSTEM_ID};
 use relais_core::money::Amount;
 use relais_core::number::E164;
-use relais_smpp::pdu::{Address, ShortMessage, c_string};
-use relais_store::{MessageStatus, NumberList, Page};
+use relais_engine::events::EventSink;
+use relais_smpp::pdu::{Address, ShortMessage, c_string, split_udh};
+use relais_store::{Inbound, MessageStatus, NewInbound, NumberList, Page};
 use rusmpp::pdus::SubmitMulti;
 use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
 use rusmpp::types::AnyOctetString;
@@ -560,5 +561,151 @@ async fn receipts_wait_for_a_receiver() {
     let mut receiver = bound(&fixture, BindAs::Receiver).await;
     let receipt = receiver.deliver_sm().await;
     assert_eq!(receipt_of(&receipt).2.as_deref(), Some(id.as_str()));
+    fixture.stop().await;
+}
+
+/// The number the client sends from, which replies are addressed to.
+const LONG_NUMBER: &str = "33757000001";
+
+/// A reply from `from`, through the engine's inbound entry point (as the
+/// ESME and the simulator hand theirs).
+async fn reply(fixture: &Fixture, from: &str, text: &str) -> Inbound {
+    let sink = EventSink::new(fixture.store.clone(), vec!["STOP".into()]);
+    let inbound = NewInbound {
+        from: from.parse().unwrap(),
+        to: LONG_NUMBER.into(),
+        text: text.into(),
+        connector: "simulator".into(),
+        at: jiff::Timestamp::now().as_millisecond(),
+    };
+    sink.inbound(inbound, None)
+        .await
+        .unwrap()
+        .expect("the reply matches the account")
+}
+
+/// Submits "hi" to +33612345678 from [`LONG_NUMBER`], without asking for receipts.
+async fn submit_from_long_number(client: &mut Client) -> String {
+    let fields = ShortMessage {
+        source: Address::new(1, 1, LONG_NUMBER),
+        registered_delivery: 0,
+        ..submit("33612345678", 0, b"hi".to_vec())
+    };
+    let (code, id) = send(client, &fields, vec![]).await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    id.unwrap()
+}
+
+/// The fields of an MO `deliver_sm`, checking its addresses.
+fn mo_of(command: &Command) -> ShortMessage {
+    let Some(Pdu::DeliverSm(d)) = command.pdu() else {
+        panic!("{command:?}");
+    };
+    let fields = ShortMessage::of_deliver(d);
+    assert_eq!(fields.source, Address::new(1, 1, "33612345678"));
+    assert_eq!(fields.destination, Address::new(1, 1, LONG_NUMBER));
+    fields
+}
+
+/// Waits until every outbox entry is finished.
+async fn outbox_drained(fixture: &Fixture) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while fixture.store.pending_webhooks().await.unwrap() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox entries not finished"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn replies_come_back_as_mo_deliver_sm() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let id = submit_from_long_number(&mut client).await;
+    let campaign = fixture
+        .store
+        .campaign(fixture.account.id, id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(campaign.callback_url, None, "no receipts asked for");
+
+    // GSM-7, extension characters included: data_coding 0, unpacked septets.
+    let text = "Yes {see you} at 10€";
+    let inbound = reply(&fixture, "+33612345678", text).await;
+    assert!(
+        inbound.message_id.is_some(),
+        "linked to the message it answers"
+    );
+    let mo = mo_of(&client.deliver_sm().await);
+    assert_eq!((mo.esm_class, mo.data_coding), (0, 0));
+    assert_eq!(mo.short_message, relais_core::gsm7::encode(text).unwrap());
+
+    // UCS-2, emoji included: data_coding 8, UTF-16BE.
+    let text = "Merci 😀 à demain";
+    reply(&fixture, "+33612345678", text).await;
+    let mo = mo_of(&client.deliver_sm().await);
+    assert_eq!((mo.esm_class, mo.data_coding), (0, 8));
+    assert_eq!(common::utf16(&mo.short_message), text);
+
+    // Longer than one SMS: parts with a concatenation UDH.
+    let text = "A long answer that does not fit in one SMS. ".repeat(5);
+    reply(&fixture, "+33612345678", &text).await;
+    let mut septets = Vec::new();
+    for seq in 1..=2u8 {
+        let mo = mo_of(&client.deliver_sm().await);
+        assert_eq!(
+            (mo.esm_class, mo.data_coding),
+            (0x40, 0),
+            "esm_class: UDHI only"
+        );
+        let (concat, payload) = split_udh(&mo.short_message).unwrap();
+        let concat = concat.unwrap();
+        assert_eq!((concat.total, concat.seq), (2, seq));
+        septets.extend_from_slice(payload);
+    }
+    assert_eq!(relais_core::gsm7::decode(&septets), text);
+
+    // A STOP reply is a reply too.
+    reply(&fixture, "+33612345678", "STOP").await;
+    let mo = mo_of(&client.deliver_sm().await);
+    assert_eq!((mo.esm_class, mo.short_message), (0, b"STOP".to_vec()));
+
+    // Each acknowledged: nothing left in the outbox.
+    outbox_drained(&fixture).await;
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn replies_wait_for_a_receiver_and_an_answer() {
+    let mut options = Options::default();
+    options.server.receipt_retry_ms = 100;
+    let fixture = Fixture::start(options).await;
+    let mut transmitter = bound(&fixture, BindAs::Transmitter).await;
+    submit_from_long_number(&mut transmitter).await;
+    reply(&fixture, "+33612345678", "Later").await;
+    use futures_util::StreamExt;
+    let nothing = tokio::time::timeout(Duration::from_millis(300), transmitter.framed.next()).await;
+    assert!(nothing.is_err(), "no reply on a transmitter: {nothing:?}");
+    assert_eq!(fixture.store.pending_webhooks().await.unwrap(), 1);
+
+    // A receiver that leaves without answering: the reply stays queued…
+    let mut leaving = bound(&fixture, BindAs::Receiver).await;
+    let unanswered = loop {
+        let command = leaving.next().await.expect("connection open");
+        if command.id() == CommandId::DeliverSm {
+            break command;
+        }
+    };
+    assert_eq!(mo_of(&unanswered).short_message, b"Later".to_vec());
+    drop(leaving);
+
+    // … and goes to the next bind, which answers it.
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+    let mo = mo_of(&receiver.deliver_sm().await);
+    assert_eq!((mo.esm_class, mo.short_message), (0, b"Later".to_vec()));
+    outbox_drained(&fixture).await;
     fixture.stop().await;
 }

@@ -1,6 +1,6 @@
 //! Interop with a real SMPP client: PyPI's `smpplib` drives the relais SMPP
 //! server (bind transceiver; GSM-7, UCS-2 with emoji and a long message;
-//! their receipts). The test creates a Python virtualenv under the cargo
+//! their receipts; a reply, as an MO `deliver_sm`). The test creates a Python virtualenv under the cargo
 //! target directory and installs `smpplib` into it the first time; it fails,
 //! never skips, when that cannot be done.
 
@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::fixture::{Fixture, Options, PASSWORD, SYSTEM_ID};
-use relais_store::Page;
+use relais_engine::events::EventSink;
+use relais_store::{NewInbound, Page};
 use serde_json::Value;
 
 /// The virtualenv's python, with smpplib importable.
@@ -61,10 +62,27 @@ async fn smpplib_submits_and_receives_receipts() {
         .arg(&script)
         .args(["127.0.0.1", &port, SYSTEM_ID, PASSWORD])
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the smpplib peer finishes within 2 minutes")
-        .expect("running the smpplib peer");
+    // A reply from the destination, once a message to it is committed (the
+    // store finds no account for it before).
+    let sink = EventSink::new(fixture.store.clone(), vec!["STOP".into()]);
+    let reply = NewInbound {
+        from: "+33612345678".parse().unwrap(),
+        to: "Smpplib".into(),
+        text: "Merci \u{1F600} à bientôt".into(),
+        connector: "simulator".into(),
+        at: jiff::Timestamp::now().as_millisecond(),
+    };
+    let inject = async {
+        while sink.inbound(reply.clone(), None).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (output, ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(run, inject)
+    })
+    .await
+    .expect("the smpplib peer finishes within 2 minutes");
+    let output = output.expect("running the smpplib peer");
     assert!(
         output.status.success(),
         "smpplib peer failed: {}",
@@ -151,5 +169,15 @@ async fn smpplib_submits_and_receives_receipts() {
     let mut ids = vec![gsm7[0].clone(), ucs2[0].clone(), long[0].clone()];
     ids.sort();
     assert_eq!(receipted, ids);
+
+    // The reply: an MO in UCS-2, from the replying number to the sender.
+    let replies = report["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 1, "{report}");
+    let mo = &replies[0];
+    assert_eq!(mo["esm_class"], 0);
+    assert_eq!(mo["data_coding"], 8);
+    assert_eq!(mo["source_addr"], serde_json::json!([1, 1, "33612345678"]));
+    assert_eq!(mo["destination_addr"], serde_json::json!([5, 0, "Smpplib"]));
+    assert_eq!(mo["text"], reply.text);
     fixture.stop().await;
 }

@@ -1,6 +1,6 @@
 //! The SMPP server front door: SMPP clients bind with their relais account's
-//! SMPP credentials and submit into the pipeline; delivery receipts go back
-//! to them as `deliver_sm`.
+//! SMPP credentials and submit into the pipeline; delivery receipts and
+//! replies go back to them as `deliver_sm`.
 //!
 //! - Binds: transmitter, receiver or transceiver, checked by [`SmppAuth`]:
 //!   ESME_RINVSYSID (unknown system_id), ESME_RINVPASWD (wrong password),
@@ -32,6 +32,13 @@
 //!   [`ReceiptQueue`] claims those of the accounts with a receiver or
 //!   transceiver bound, and each is marked done once the client acknowledged
 //!   its `deliver_sm` (else retried later).
+//! - Replies (MO, STOP ones included): campaigns from this door are
+//!   committed with reply URL `smpp:`, so the store queues the replies to
+//!   their messages in the same outbox; each goes out as a `deliver_sm` with
+//!   esm_class 0 from the replying number (TON 1, NPI 1) to the number it was
+//!   sent to, in GSM-7 (data_coding 0) when the text allows, else UCS-2 (8),
+//!   a long one in parts with a concatenation UDH (as the ESME submits),
+//!   acknowledged and retried like receipts.
 //! - Per account: at most `max_binds` binds, at most `throughput_per_second`
 //!   `submit_sm` (ESME_RTHROTTLED beyond).
 //! - `enquire_link`, `unbind`, `generic_nack` for undecodable PDUs (or the
@@ -144,8 +151,9 @@ pub trait SmppAuth: Send + Sync + 'static {
     -> Result<SmppAccount, AuthError>;
 }
 
-/// The receipts waiting for SMPP clients: status events of campaigns
-/// committed with callback URL `smpp:`, as queued in the webhook outbox.
+/// What waits for SMPP clients in the webhook outbox: status events of
+/// campaigns committed with callback URL `smpp:`, replies to those
+/// committed with reply URL `smpp:`.
 #[async_trait]
 pub trait ReceiptQueue: Send + Sync + 'static {
     /// Leases up to `limit` pending events of these accounts until `lease_until`.

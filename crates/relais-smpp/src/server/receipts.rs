@@ -1,18 +1,22 @@
-//! Delivery receipts to SMPP clients: claims the status events of bound
-//! accounts from the [`ReceiptQueue`](super::ReceiptQueue), sends each final
-//! one as a `deliver_sm` on a receiver or transceiver bind of the account,
-//! and marks it done once the client acknowledged it (else retried later).
+//! Delivery receipts and replies to SMPP clients: claims the outbox entries
+//! of bound accounts from the [`ReceiptQueue`](super::ReceiptQueue), sends
+//! each final status as a receipt `deliver_sm` and each reply as an MO
+//! `deliver_sm` (esm_class 0) on a receiver or transceiver bind of the
+//! account, and marks the entry done once the client acknowledged it (else
+//! retried later).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use relais_engine::clock;
-use relais_store::{MessageStatus, Webhook, WebhookResult};
+use relais_store::{AccountId, EventKind, MessageStatus, StoreResult, Webhook, WebhookResult};
+use rusmpp::pdus::DeliverSm;
 use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
 use rusmpp::values::MessageState;
 use rusmpp::{Command, CommandStatus};
 use tokio::sync::oneshot;
+use tokio::time::{Instant, timeout_at};
 
 use super::Inner;
 use crate::pdu::{Address, ShortMessage, c_string, status};
@@ -63,45 +67,72 @@ pub(super) async fn run(inner: Arc<Inner>) {
     }
 }
 
-/// Sends one status event as a receipt; answers what became of it.
+/// Sends one outbox entry (a final status as a receipt, a reply as an MO)
+/// and answers what became of it.
 async fn deliver(inner: &Inner, w: &Webhook) -> WebhookResult {
-    let now = clock::now_ms();
-    let retry = |error: String| {
-        if w.attempts + 1 >= MAX_ATTEMPTS {
-            WebhookResult::GaveUp { error }
-        } else {
-            WebhookResult::Retry {
-                retry_at: now + inner.config.receipt_retry_ms as i64,
-                error,
-            }
-        }
+    let parts = match w.kind {
+        EventKind::Status => receipt(inner, w).await,
+        EventKind::Inbound | EventKind::Stop => reply(inner, w).await,
     };
-    // Only final statuses make a receipt; the rest needs no delivery.
+    match parts {
+        Ok(parts) => match send(inner, w.account_id, parts).await {
+            Ok(()) => WebhookResult::Delivered,
+            Err(error) => retry(inner, w, error),
+        },
+        Err(outcome) => outcome,
+    }
+}
+
+/// Offered again later, or given up after [`MAX_ATTEMPTS`].
+fn retry(inner: &Inner, w: &Webhook, error: String) -> WebhookResult {
+    if w.attempts + 1 >= MAX_ATTEMPTS {
+        WebhookResult::GaveUp { error }
+    } else {
+        WebhookResult::Retry {
+            retry_at: clock::now_ms() + inner.config.receipt_retry_ms as i64,
+            error,
+        }
+    }
+}
+
+/// What a store read gave, or the entry's outcome when it cannot go on.
+fn found<T>(
+    inner: &Inner,
+    w: &Webhook,
+    what: &str,
+    read: StoreResult<Option<T>>,
+) -> Result<T, WebhookResult> {
+    match read {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(WebhookResult::GaveUp {
+            error: format!("{what} not found"),
+        }),
+        Err(e) => Err(retry(inner, w, e.to_string())),
+    }
+}
+
+/// The receipt of a status event; nothing to send (`Err(Delivered)`) unless
+/// the status is final.
+async fn receipt(inner: &Inner, w: &Webhook) -> Result<Vec<DeliverSm>, WebhookResult> {
     let (Some(message_id), Some(message_status)) = (w.message_id, w.status) else {
-        return WebhookResult::Delivered;
+        return Err(WebhookResult::Delivered);
     };
     if !message_status.is_final() {
-        return WebhookResult::Delivered;
+        return Err(WebhookResult::Delivered);
     }
     let store = inner.pipeline.store();
-    let message = match store.message(w.account_id, message_id).await {
-        Ok(Some((message, _))) => message,
-        Ok(None) => {
-            return WebhookResult::GaveUp {
-                error: "message not found".into(),
-            };
-        }
-        Err(e) => return retry(e.to_string()),
-    };
-    let campaign = match store.campaign(w.account_id, message.campaign_id).await {
-        Ok(Some(campaign)) => campaign,
-        Ok(None) => {
-            return WebhookResult::GaveUp {
-                error: "campaign not found".into(),
-            };
-        }
-        Err(e) => return retry(e.to_string()),
-    };
+    let (message, _) = found(
+        inner,
+        w,
+        "message",
+        store.message(w.account_id, message_id).await,
+    )?;
+    let campaign = found(
+        inner,
+        w,
+        "campaign",
+        store.campaign(w.account_id, message.campaign_id).await,
+    )?;
     let id = message.campaign_id.to_string();
     let (stat, state) = stat_of_status(message_status);
     let delivered = message_status == MessageStatus::Delivered;
@@ -121,20 +152,12 @@ async fn deliver(inner: &Inner, w: &Webhook) -> WebhookResult {
             .map(|c| if c.is_ascii() { c } else { '?' })
             .collect(),
     };
-    let destination = match campaign.sender.as_deref() {
-        None => Address::default(),
-        Some(s)
-            if s.trim_start_matches('+')
-                .bytes()
-                .all(|b| b.is_ascii_digit()) =>
-        {
-            Address::new(1, 1, s.trim_start_matches('+'))
-        }
-        Some(s) => Address::new(5, 0, s),
-    };
     let fields = ShortMessage {
         source: Address::new(1, 1, message.number.digits().to_string()),
-        destination,
+        destination: campaign
+            .sender
+            .as_deref()
+            .map_or_else(Address::default, sender_address),
         esm_class: crate::pdu::ESM_RECEIPT,
         short_message: text.format().into_bytes(),
         ..ShortMessage::default()
@@ -143,36 +166,83 @@ async fn deliver(inner: &Inner, w: &Webhook) -> WebhookResult {
         MessageDeliveryRequestTlvValue::ReceiptedMessageId(c_string(&id).expect("a decimal id")),
         MessageDeliveryRequestTlvValue::MessageState(MessageState::from(state)),
     ];
-    let pdu = match fields.deliver_sm(tlvs) {
-        Ok(pdu) => pdu,
-        Err(e) => return WebhookResult::GaveUp { error: e },
-    };
-
-    let Some(bind) = inner.registry.receiver(w.account_id) else {
-        return retry("no receiver bound".into());
-    };
-    let timeout = Duration::from_millis(inner.config.receipt_timeout_ms);
-    let Ok(Ok(_permit)) = tokio::time::timeout(timeout, bind.window.clone().acquire_owned()).await
-    else {
-        return retry("the client's receipt window stayed full".into());
-    };
-    let seq = bind.sequence();
-    let (tx, rx) = oneshot::channel();
-    bind.awaiting.lock().expect("awaiting").insert(seq, tx);
-    if !bind
-        .outbox
-        .send(&Command::new(CommandStatus::EsmeRok, seq, pdu))
-    {
-        bind.awaiting.lock().expect("awaiting").remove(&seq);
-        return retry("the bind closed".into());
+    match fields.deliver_sm(tlvs) {
+        Ok(pdu) => Ok(vec![pdu]),
+        Err(error) => Err(WebhookResult::GaveUp { error }),
     }
-    match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(status::OK)) => WebhookResult::Delivered,
-        Ok(Ok(code)) => retry(format!("the client answered status 0x{code:08X}")),
-        Ok(Err(_)) => retry("the bind closed".into()),
-        Err(_) => {
+}
+
+/// A reply (STOP ones included) as a mobile-originated `deliver_sm`, in
+/// parts with a concatenation UDH when longer than one SMS.
+async fn reply(inner: &Inner, w: &Webhook) -> Result<Vec<DeliverSm>, WebhookResult> {
+    let Some(inbound_id) = w.inbound_id else {
+        return Err(WebhookResult::GaveUp {
+            error: "a reply without its inbound id".into(),
+        });
+    };
+    let store = inner.pipeline.store();
+    let inbound = found(
+        inner,
+        w,
+        "reply",
+        store.inbound_by_id(w.account_id, inbound_id).await,
+    )?;
+    let fields = ShortMessage {
+        source: Address::new(1, 1, inbound.from.digits().to_string()),
+        destination: sender_address(&inbound.to),
+        ..ShortMessage::default()
+    };
+    // The id's low byte tells consecutive long replies apart.
+    fields
+        .with_text(&inbound.text, inbound.id as u8)
+        .and_then(|parts| parts.iter().map(|p| p.deliver_sm(Vec::new())).collect())
+        .map_err(|error| WebhookResult::GaveUp { error })
+}
+
+/// A sender (or the number a reply was sent to) as an address: digits,
+/// with or without their plus, as an international number; anything else
+/// as alphanumeric.
+fn sender_address(sender: &str) -> Address {
+    let digits = sender.trim_start_matches('+');
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        Address::new(1, 1, digits)
+    } else {
+        Address::new(5, 0, sender)
+    }
+}
+
+/// Sends `parts` in order on a receiving bind of the account, each once the
+/// one before is acknowledged. The whole takes at most `receipt_timeout_ms`,
+/// which the claim's lease outlasts.
+async fn send(inner: &Inner, account_id: AccountId, parts: Vec<DeliverSm>) -> Result<(), String> {
+    let Some(bind) = inner.registry.receiver(account_id) else {
+        return Err("no receiver bound".into());
+    };
+    let deadline = Instant::now() + Duration::from_millis(inner.config.receipt_timeout_ms);
+    for pdu in parts {
+        let Ok(Ok(_permit)) = timeout_at(deadline, bind.window.clone().acquire_owned()).await
+        else {
+            return Err("the client's receipt window stayed full".into());
+        };
+        let seq = bind.sequence();
+        let (tx, rx) = oneshot::channel();
+        bind.awaiting.lock().expect("awaiting").insert(seq, tx);
+        if !bind
+            .outbox
+            .send(&Command::new(CommandStatus::EsmeRok, seq, pdu))
+        {
             bind.awaiting.lock().expect("awaiting").remove(&seq);
-            retry("no deliver_sm_resp in time".into())
+            return Err("the bind closed".into());
+        }
+        match timeout_at(deadline, rx).await {
+            Ok(Ok(status::OK)) => {}
+            Ok(Ok(code)) => return Err(format!("the client answered status 0x{code:08X}")),
+            Ok(Err(_)) => return Err("the bind closed".into()),
+            Err(_) => {
+                bind.awaiting.lock().expect("awaiting").remove(&seq);
+                return Err("no deliver_sm_resp in time".into());
+            }
         }
     }
+    Ok(())
 }

@@ -639,6 +639,8 @@ async fn submit_to_pipeline(
         meta: CampaignMeta {
             source: "smpp".into(),
             callback_url: pending.want_receipts.then(|| "smpp:".into()),
+            // Replies come back over the binds as MO deliver_sm, whatever registered_delivery.
+            reply_url: Some("smpp:".into()),
             ..CampaignMeta::default()
         },
     };

@@ -1,6 +1,7 @@
 //! The SMPP server on the relais store: binds log in with an account's
-//! `settings.smpp` (system_id, hashed password, limits), and receipts are the
-//! outbox entries the store addressed to `smpp:` for SMPP-submitted campaigns.
+//! `settings.smpp` (system_id, hashed password, limits), and receipts and
+//! replies are the outbox entries the store addressed to `smpp:` for
+//! SMPP-submitted campaigns.
 
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use relais_core::money::Amount;
+use relais_core::plan::Channel;
 use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::events::EventSink;
@@ -130,6 +131,7 @@ impl Fixture {
         let connectors = HashMap::from([("simulator".to_owned(), simulator)]);
         let route = RouteConfig {
             name: "all".into(),
+            channel: Channel::Network,
             countries: vec![],
             prefixes: vec![],
             kinds: vec![],

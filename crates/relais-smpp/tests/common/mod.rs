@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use relais_core::encoding::Encoding;
 use relais_core::number::Country;
-use relais_core::plan::MessageKind;
+use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_core::segments;
 use relais_smpp::esme::Sink;
@@ -84,6 +84,7 @@ pub fn message(id: i64, number: &str, text: &str, encoding: Encoding) -> Outboun
         segments: segments::count(text, encoding).segments,
         kind: MessageKind::Transactional,
         route_class: RouteClass::Premium,
+        channels: ChannelOrder::Network,
         expires_at: None,
         attempts: 0,
     }

@@ -1,9 +1,9 @@
 """An SMPP client on PyPI's smpplib, driving the relais SMPP server.
 
 Binds as a transceiver, submits a GSM-7 text, a UCS-2 text with emoji and a
-long GSM-7 text (cut by smpplib with a UDH), waits for every submit_sm_resp
-and for one delivery receipt per message, unbinds, and prints what it saw as
-JSON on stdout.
+long GSM-7 text (cut by smpplib with a UDH), waits for every submit_sm_resp,
+for one delivery receipt per message and for one reply (MO), unbinds, and
+prints what it saw as JSON on stdout.
 
 usage: smpplib_peer.py HOST PORT SYSTEM_ID PASSWORD
 """
@@ -22,6 +22,7 @@ MESSAGES = [
     ("long", "A long message that smpplib cuts into parts. " * 8),
 ]
 DESTINATION = "33612345678"
+RECEIPT = 0x04  # esm_class of an SMSC delivery receipt (smpplib names none)
 
 
 def text(value):
@@ -31,7 +32,7 @@ def text(value):
 def main():
     host, port, system_id, password = sys.argv[1:5]
     client = smpplib.client.Client(host, int(port), timeout=1, allow_unknown_opt_params=True)
-    sent, responses, receipts = [], [], []
+    sent, responses, receipts, replies = [], [], [], []
 
     def on_sent(pdu):
         responses.append(
@@ -39,6 +40,18 @@ def main():
         )
 
     def on_received(pdu):
+        if not pdu.esm_class & RECEIPT:
+            ucs2 = pdu.data_coding == smpplib.consts.SMPP_ENCODING_ISO10646
+            replies.append(
+                {
+                    "esm_class": pdu.esm_class,
+                    "data_coding": pdu.data_coding,
+                    "source_addr": [pdu.source_addr_ton, pdu.source_addr_npi, text(pdu.source_addr)],
+                    "destination_addr": [pdu.dest_addr_ton, pdu.dest_addr_npi, text(pdu.destination_addr)],
+                    "text": pdu.short_message.decode("utf-16-be" if ucs2 else "latin-1"),
+                }
+            )
+            return smpplib.consts.SMPP_ESME_ROK
         receipts.append(
             {
                 "esm_class": pdu.esm_class,
@@ -73,12 +86,16 @@ def main():
             sent.append({"label": label, "sequence": pdu.sequence, "data_coding": coding})
 
     deadline = time.time() + 60
-    while (len(responses) < len(sent) or len(receipts) < len(MESSAGES)) and time.time() < deadline:
+    while (
+        len(responses) < len(sent) or len(receipts) < len(MESSAGES) or not replies
+    ) and time.time() < deadline:
         client.read_once()
 
     client.unbind()
     client.disconnect()
-    json.dump({"sent": sent, "responses": responses, "receipts": receipts}, sys.stdout)
+    json.dump(
+        {"sent": sent, "responses": responses, "receipts": receipts, "replies": replies}, sys.stdout
+    )
 
 
 if __name__ == "__main__":
