@@ -105,6 +105,15 @@ pub mod schemas {
         LowCost,
     }
 
+    /// Where messages go out: the provider's `network`, or the customer's own
+    /// connected `devices` (the gateway's routes configured for each).
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Channel {
+        Network,
+        Devices,
+    }
+
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
     pub enum MessageStatus {
@@ -147,7 +156,7 @@ pub mod schemas {
     #[cfg(test)]
     mod tests {
         use relais_core::encoding::{Encoding, EncodingMode};
-        use relais_core::plan::{Counters, MessageKind};
+        use relais_core::plan::{Channel, Counters, MessageKind};
         use relais_core::pricing::RouteClass;
         use relais_store::{CampaignStatus, MessageStatus};
         use serde::Serialize;
@@ -182,6 +191,10 @@ pub mod schemas {
             assert_eq!(
                 wire(RouteClass::ALL),
                 wire([doc::RouteClass::Premium, doc::RouteClass::LowCost])
+            );
+            assert_eq!(
+                wire([Channel::Network, Channel::Devices]),
+                wire([doc::Channel::Network, doc::Channel::Devices])
             );
             let statuses = [
                 doc::MessageStatus::Scheduled,

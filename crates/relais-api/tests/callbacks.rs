@@ -4,7 +4,7 @@ use relais_api::NativeCallbacks;
 use relais_core::encoding::Encoding;
 use relais_core::money::Amount;
 use relais_core::number::Country;
-use relais_core::plan::{Counters, MessageKind};
+use relais_core::plan::{ChannelOrder, Counters, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_engine::webhooks::{CallbackFacts, CallbackRenderer};
 use relais_store::{
@@ -37,6 +37,7 @@ fn campaign() -> Campaign {
         source: "api".into(),
         kind: MessageKind::Transactional,
         route_class: RouteClass::Premium,
+        channels: ChannelOrder::Network,
         sender: None,
         text: "Hello".into(),
         encoding: Encoding::Gsm7,

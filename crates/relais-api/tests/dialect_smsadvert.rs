@@ -9,6 +9,7 @@ use common::fixtures;
 use common::{Response, TestApp, amount, mobile, test_config};
 use relais_api::dialects::smsadvert::render_callback;
 use relais_api::{ApiConfig, RateLimit};
+use relais_core::plan::ChannelOrder;
 use relais_store::{EventKind, MessageStatus, Store};
 use serde_json::{Value, json};
 
@@ -102,6 +103,69 @@ async fn the_documented_sends_are_submitted_and_seen_by_the_native_api() {
     assert_eq!(ids[3].1, "http://votresite.com/callback-url/");
     assert_eq!(ids[0].1, Value::Null);
     assert_eq!(app.balance().await, Some(amount("9.8")));
+}
+
+/// `sendAsShort` and `failover: "short"` reach the store as the campaign's
+/// channel order, read back on the campaign and on the messages the
+/// dispatcher claims.
+#[tokio::test]
+async fn send_as_short_and_failover_reach_the_store_as_the_channel_order() {
+    let app = TestApp::new().await;
+    let cases = [
+        (
+            json!({"sendAsShort": true}),
+            ChannelOrder::Network,
+            json!(["network"]),
+        ),
+        (
+            json!({"sendAsShort": true, "failover": "short"}),
+            ChannelOrder::Network,
+            json!(["network"]),
+        ),
+        (json!({}), ChannelOrder::Devices, json!(["devices"])),
+        (
+            json!({"sendAsShort": false}),
+            ChannelOrder::Devices,
+            json!(["devices"]),
+        ),
+        (
+            json!({"failover": "short"}),
+            ChannelOrder::DevicesThenNetwork,
+            json!(["devices", "network"]),
+        ),
+        (
+            json!({"sendAsShort": false, "failover": "short"}),
+            ChannelOrder::DevicesThenNetwork,
+            json!(["devices", "network"]),
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (i, (extra, order, native)) in cases.into_iter().enumerate() {
+        let mut body =
+            json!({"phone": format!("+4074012345{i}"), "shortTextMessage": "Hello there"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let id = submitted(&send(&app, body.clone()).await);
+        let stored = app
+            .store
+            .campaign(app.account.id, id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.channels, order, "{body}");
+        assert_eq!(campaign(&app, id).await["channels"], native, "{body}");
+        expected.push((id, order));
+    }
+
+    let now = jiff::Timestamp::now().as_millisecond();
+    let claimed = app.store.claim_due(now, 100, now + 60_000).await.unwrap();
+    let mut got: Vec<(i64, ChannelOrder)> = claimed
+        .iter()
+        .map(|m| (m.campaign_id, m.channels))
+        .collect();
+    got.sort_by_key(|(id, _)| *id);
+    assert_eq!(got, expected);
 }
 
 #[tokio::test]

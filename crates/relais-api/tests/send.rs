@@ -5,6 +5,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{TestApp, amount, mobile, test_config};
 use relais_api::ApiConfig;
+use relais_core::plan::ChannelOrder;
 use relais_store::{NumberList, Page, Store};
 use serde_json::json;
 
@@ -457,4 +458,58 @@ async fn balance_is_a_decimal_string_or_null_when_postpaid() {
         .call_as(&postpaid_key, Method::GET, "/v1/balance", None)
         .await;
     assert_eq!(response.json(), json!({"balance": null, "currency": "EUR"}));
+}
+
+#[tokio::test]
+async fn channels_choose_devices_the_network_or_both_in_turn() {
+    let app = TestApp::new().await;
+    for (channels, order) in [
+        (None, ChannelOrder::Network),
+        (Some(json!(["network"])), ChannelOrder::Network),
+        (Some(json!(["devices"])), ChannelOrder::Devices),
+        (
+            Some(json!(["devices", "network"])),
+            ChannelOrder::DevicesThenNetwork,
+        ),
+    ] {
+        let mut body = json!({"text": "Hello", "to": [mobile(1)]});
+        if let Some(channels) = &channels {
+            body["channels"] = channels.clone();
+        }
+        let response = app.post("/v1/messages", body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        let id = response.json()["campaign_id"].as_i64().unwrap();
+        let campaign = app
+            .store
+            .campaign(app.account.id, id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(campaign.channels, order, "{channels:?}");
+        let native = app.get(&format!("/v1/campaigns/{id}")).await.json();
+        assert_eq!(native["channels"], json!(order.channels()), "{channels:?}");
+    }
+
+    for refused in [
+        json!([]),
+        json!(["network", "devices"]),
+        json!(["devices", "devices"]),
+    ] {
+        let response = app
+            .post(
+                "/v1/messages",
+                json!({"text": "Hello", "to": [mobile(1)], "channels": refused}),
+            )
+            .await;
+        let field = response.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_channels");
+        assert_eq!(field, "channels");
+    }
+    let response = app
+        .post(
+            "/v1/messages",
+            json!({"text": "Hello", "to": [mobile(1)], "channels": ["phones"]}),
+        )
+        .await;
+    assert_eq!(response.status.as_u16() / 100, 4, "{}", response.text());
+    assert_eq!(app.campaign_count().await, 4);
 }

@@ -38,6 +38,74 @@ impl MessageKind {
     }
 }
 
+/// Where a message goes out: the provider's network (carriers, SMPP), or the
+/// customer's own connected devices (phones).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[default]
+    Network,
+    Devices,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Network => "network",
+            Channel::Devices => "devices",
+        }
+    }
+}
+
+/// The channels a campaign's messages may take, in failover order (SMSAdvert's
+/// `sendAsShort` and `failover: "short"`). Only these orders exist: a client
+/// that falls back does so from its own devices to the network.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelOrder {
+    #[default]
+    Network,
+    Devices,
+    DevicesThenNetwork,
+}
+
+impl ChannelOrder {
+    pub const ALL: [ChannelOrder; 3] = [
+        ChannelOrder::Network,
+        ChannelOrder::Devices,
+        ChannelOrder::DevicesThenNetwork,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelOrder::Network => "network",
+            ChannelOrder::Devices => "devices",
+            ChannelOrder::DevicesThenNetwork => "devices_then_network",
+        }
+    }
+
+    /// The channels, in the order they are tried.
+    pub fn channels(self) -> &'static [Channel] {
+        match self {
+            ChannelOrder::Network => &[Channel::Network],
+            ChannelOrder::Devices => &[Channel::Devices],
+            ChannelOrder::DevicesThenNetwork => &[Channel::Devices, Channel::Network],
+        }
+    }
+
+    /// The order trying exactly these channels; `None` for any other list
+    /// (empty, repeated, or the network before devices).
+    pub fn from_channels(channels: &[Channel]) -> Option<ChannelOrder> {
+        ChannelOrder::ALL
+            .into_iter()
+            .find(|order| order.channels() == channels)
+    }
+}
+
 /// One recipient as the client wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Recipient {
@@ -74,6 +142,8 @@ pub struct SendRequest {
     /// `None` takes the account's default.
     pub smart_encoding: Option<bool>,
     pub route_class: RouteClass,
+    /// Own devices, the network, or both in turn.
+    pub channels: ChannelOrder,
 }
 
 /// A set of numbers the planner filters on (blacklist, NPAI).
@@ -253,6 +323,7 @@ pub struct Plan {
     pub sender: Option<SenderId>,
     pub kind: MessageKind,
     pub route_class: RouteClass,
+    pub channels: ChannelOrder,
     /// Balance after the debit; `None` for accounts without a credit limit.
     pub balance_after: Option<Amount>,
 }
@@ -551,6 +622,7 @@ pub fn plan(req: &SendRequest, ctx: &PlanContext<'_>) -> Result<Plan, PlanError>
         sender,
         kind: req.kind,
         route_class: req.route_class,
+        channels: req.channels,
         balance_after,
     })
 }

@@ -9,8 +9,8 @@ use relais_core::money::Amount;
 use relais_core::number::{Country, E164};
 use relais_core::optout::OptOutPolicy;
 use relais_core::plan::{
-    self, Counters, CountryQuota, FilterReason, FloodRule, MessageKind, PlanContext, PlanError,
-    Recipient, SendRequest,
+    self, Channel, ChannelOrder, Counters, CountryQuota, FilterReason, FloodRule, MessageKind,
+    PlanContext, PlanError, Recipient, SendRequest,
 };
 use relais_core::pricing::{PriceEntry, PriceTable, RouteClass};
 
@@ -184,6 +184,41 @@ fn cost_is_segments_times_price_and_route_class_matters() {
     assert_eq!(plan.cost, amount("0.18"));
     req.route_class = RouteClass::LowCost;
     assert_eq!(plan::plan(&req, &ctx).unwrap().cost, amount("0.12"));
+}
+
+#[test]
+fn the_channel_order_is_carried_to_the_plan_and_named_exactly() {
+    let prices = prices();
+    let calendars = Calendars::france_default();
+    let ctx = PlanContext::new(ts(WEEKDAY_MORNING), &prices, &calendars);
+    let mut req = request("Bonjour", &["0612345678"]);
+    assert_eq!(
+        plan::plan(&req, &ctx).unwrap().channels,
+        ChannelOrder::Network
+    );
+    req.channels = ChannelOrder::DevicesThenNetwork;
+    assert_eq!(
+        plan::plan(&req, &ctx).unwrap().channels,
+        ChannelOrder::DevicesThenNetwork
+    );
+
+    for order in ChannelOrder::ALL {
+        assert_eq!(ChannelOrder::from_channels(order.channels()), Some(order));
+        let json = serde_json::to_value(order).unwrap();
+        assert_eq!(json, order.as_str());
+        assert_eq!(serde_json::from_value::<ChannelOrder>(json).unwrap(), order);
+    }
+    assert_eq!(
+        ChannelOrder::DevicesThenNetwork.channels(),
+        [Channel::Devices, Channel::Network]
+    );
+    for refused in [
+        &[][..],
+        &[Channel::Network, Channel::Devices],
+        &[Channel::Devices, Channel::Devices],
+    ] {
+        assert_eq!(ChannelOrder::from_channels(refused), None, "{refused:?}");
+    }
 }
 
 #[test]

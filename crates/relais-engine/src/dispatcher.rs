@@ -126,9 +126,9 @@ impl Dispatcher {
         let mut groups: Vec<(Chain, Vec<&OutboundMessage>)> = Vec::new();
         for m in batch {
             match self.router.chain(m) {
-                Some(chain) => match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, chain)) {
+                Some(chain) => match groups.iter_mut().find(|(c, _)| same_chain(c, &chain)) {
                     Some((_, members)) => members.push(m),
-                    None => groups.push((chain.clone(), vec![m])),
+                    None => groups.push((chain, vec![m])),
                 },
                 None => outcomes.push((
                     m.id,
@@ -217,4 +217,10 @@ impl Dispatcher {
         metrics::counter!("relais_messages_dispatched_total").increment(outcomes.len() as u64);
         outcomes
     }
+}
+
+/// Whether two chains are the same connectors in the same order (a chain
+/// spanning two channels is built for each message that takes it).
+fn same_chain(a: &Chain, b: &Chain) -> bool {
+    a.len() == b.len() && a.iter().zip(b.iter()).all(|(a, b)| Arc::ptr_eq(a, b))
 }

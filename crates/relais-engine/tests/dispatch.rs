@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use relais_core::money::Amount;
-use relais_core::plan::{Recipient, SendRequest};
+use relais_core::plan::{Channel, Recipient, SendRequest};
 use relais_engine::connector::{Connector, SubmitResult};
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::routing::{RouteConfig, Router};
@@ -115,6 +115,7 @@ async fn setup() -> Setup {
 fn route(name: &str, countries: &[&str], connectors: &[&str]) -> RouteConfig {
     RouteConfig {
         name: name.into(),
+        channel: Channel::Network,
         countries: countries.iter().map(|c| c.parse().unwrap()).collect(),
         prefixes: Vec::new(),
         kinds: Vec::new(),

@@ -8,7 +8,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use relais_core::encoding::Encoding;
-use relais_core::plan::MessageKind;
+use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -101,6 +101,7 @@ text_enum!(
     MessageKind::as_str
 );
 text_enum!(route_class -> RouteClass, RouteClass::ALL, RouteClass::as_str);
+text_enum!(channels -> ChannelOrder, ChannelOrder::ALL, ChannelOrder::as_str);
 text_enum!(
     number_list -> NumberList,
     [NumberList::Blacklist, NumberList::Npai],

@@ -7,7 +7,7 @@ use relais_core::encoding::Encoding;
 use relais_core::money::Amount;
 use relais_core::number::{Country, E164};
 use relais_core::optout::OptOutPolicy;
-use relais_core::plan::{Counters, MessageKind, Plan, SendRequest};
+use relais_core::plan::{ChannelOrder, Counters, MessageKind, Plan, SendRequest};
 use relais_core::pricing::{PriceEntry, RouteClass};
 use serde::{Deserialize, Serialize};
 
@@ -304,6 +304,7 @@ pub struct Campaign {
     pub source: String,
     pub kind: MessageKind,
     pub route_class: RouteClass,
+    pub channels: ChannelOrder,
     pub sender: Option<String>,
     /// The first text (the shared one, or the first recipient's).
     pub text: String,
@@ -392,6 +393,8 @@ pub struct OutboundMessage {
     pub segments: u16,
     pub kind: MessageKind,
     pub route_class: RouteClass,
+    /// The channels the router tries, in order.
+    pub channels: ChannelOrder,
     pub expires_at: Option<Millis>,
     /// Submit attempts before this one.
     pub attempts: u32,

@@ -7,6 +7,7 @@ mod conformance;
 
 use std::sync::Arc;
 
+use relais_core::plan::ChannelOrder;
 use relais_store::sqlite::{SqliteOptions, SqliteStore};
 use relais_store::{CampaignFilter, CarrierReport, MessageStatus, NumberList, Page, Store};
 use sqlx::migrate::Migrator;
@@ -120,7 +121,8 @@ async fn an_in_memory_database_works_on_one_connection() {
 }
 
 /// A database of the first schema, when a message sent in parts kept its
-/// parts' ids joined with ',': once upgraded, its parts match their reports.
+/// parts' ids joined with ',': once upgraded, its parts match their reports
+/// (and its campaign reads as sent through the network).
 #[tokio::test]
 async fn submitted_messages_stay_reportable_across_the_upgrade() {
     let dir = tempfile::tempdir().unwrap();
@@ -169,6 +171,11 @@ async fn submitted_messages_stay_reportable_across_the_upgrade() {
             .await
             .unwrap(),
         1
+    );
+    // Campaigns from before the channel order went through the network.
+    assert_eq!(
+        store.campaign(1, 1).await.unwrap().unwrap().channels,
+        ChannelOrder::Network
     );
     let (long, _) = store.message(1, 1).await.unwrap().unwrap();
     assert_eq!(

@@ -48,7 +48,8 @@ pub struct Config {
     pub smpp_server: Option<ServerConfig>,
     /// Segment rate per connector name.
     pub rates: BTreeMap<String, RateSection>,
-    /// Routes, first match wins; none: everything goes to the simulator.
+    /// Routes, the first match of each channel wins; none: everything goes
+    /// to the simulator.
     pub routes: Vec<RouteConfig>,
     /// Provider dialects served at the root of listeners of their own (they are
     /// always served under `/compat/{name}` on the main listener too).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use relais_api::state::{ApiConfig, AppState, RateLimit};
 use relais_core::calendar::Calendars;
-use relais_core::plan::Limits;
+use relais_core::plan::{Channel, Limits};
 use relais_core::pricing::PriceTable;
 use relais_engine::connector::Connector;
 use relais_engine::engine::Engine;
@@ -136,15 +136,20 @@ pub fn start(
         connectors.insert(esme_config.name.clone(), esme.clone());
         esmes.push(esme);
     }
+    // Without routes, the simulator carries everything, on either channel.
     let routes = if config.routes.is_empty() {
-        vec![RouteConfig {
-            name: "default".into(),
-            countries: Vec::new(),
-            prefixes: Vec::new(),
-            kinds: Vec::new(),
-            classes: Vec::new(),
-            connectors: vec![config.simulator.name.clone()],
-        }]
+        [Channel::Network, Channel::Devices]
+            .into_iter()
+            .map(|channel| RouteConfig {
+                name: format!("default-{}", channel.as_str()),
+                channel,
+                countries: Vec::new(),
+                prefixes: Vec::new(),
+                kinds: Vec::new(),
+                classes: Vec::new(),
+                connectors: vec![config.simulator.name.clone()],
+            })
+            .collect()
     } else {
         config.routes.clone()
     };

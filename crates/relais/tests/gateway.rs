@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use common::{Listener, Server};
 use hmac::{Hmac, Mac};
+use relais_store::sqlite::{SqliteOptions, SqliteStore};
+use relais_store::{MessageStatus, Page, Store};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -482,5 +484,122 @@ async fn a_dialect_is_served_at_the_root_of_its_own_listener() {
     assert_eq!(campaign["source"], "smsfactor");
     let (status, _) = server.get(&key, "/compat/smsfactor/credits").await;
     assert_eq!(status, 200);
+    server.stop();
+}
+
+/// Kills the SMSC simulator process when the test ends.
+struct Smsc(std::process::Child);
+
+impl Drop for Smsc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// SMSAdvert's `sendAsShort` and `failover: "short"` choose between a route
+/// for the customer's own devices (an SMPP link to `relais smsc-simulator`,
+/// standing in for them, French numbers only) and the network's (the
+/// built-in simulator); which connector took each message is read from the
+/// database.
+#[tokio::test(flavor = "multi_thread")]
+async fn smsadvert_channels_take_the_devices_route_then_the_network() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _smsc = Smsc(
+        std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+            .args(["smsc-simulator", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--system-id", "relais", "--password", "secret"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the SMSC simulator"),
+    );
+    let server = Server::start(&format!(
+        r#"
+[[smpp_connectors]]
+name = "phones"
+host = "127.0.0.1"
+port = {port}
+system_id = "relais"
+password = "secret"
+
+[[routes]]
+name = "own-devices"
+channel = "devices"
+countries = ["FR"]
+connectors = ["phones"]
+
+[[routes]]
+name = "network"
+channel = "network"
+connectors = ["simulator"]
+"#
+    ));
+    let (account, key) = server.account("acme", Some("10")).await;
+    let store = SqliteStore::open(server.db_path().to_str().unwrap(), SqliteOptions::default())
+        .await
+        .unwrap();
+    // Sends, waits for the campaign to end, answers its message's status and
+    // the connector that took it.
+    let send = async |fields: Value| {
+        let mut body = json!({"shortTextMessage": "Bonjour de relais"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        let (status, answer) = server
+            .post(&key, "/compat/smsadvert/api/sms/", body.clone())
+            .await;
+        assert_eq!(status, 200, "{body}: {answer}");
+        let campaign: i64 = answer["msgId"].as_str().unwrap().parse().unwrap();
+        server
+            .wait_for(
+                &key,
+                &format!("/v1/campaigns/{campaign}"),
+                Duration::from_secs(30),
+                |c| c["status"] == "done",
+            )
+            .await;
+        let messages = store
+            .campaign_messages(account, campaign, None, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 1, "{body}");
+        (messages[0].status, messages[0].connector.clone())
+    };
+    let delivered_by = |name: &str| (MessageStatus::Delivered, Some(name.to_string()));
+
+    // Own devices only (the first send also waits for the SMPP bind).
+    assert_eq!(
+        send(json!({"phone": "+33612345678"})).await,
+        delivered_by("phones")
+    );
+    // Devices first, with the network as fallback.
+    assert_eq!(
+        send(json!({"phone": "+33612345679", "sendAsShort": false, "failover": "short"})).await,
+        delivered_by("phones")
+    );
+    // The network, failover or not.
+    assert_eq!(
+        send(json!({"phone": "+33612345680", "sendAsShort": true})).await,
+        delivered_by("simulator")
+    );
+    assert_eq!(
+        send(json!({"phone": "+33612345681", "sendAsShort": true, "failover": "short"})).await,
+        delivered_by("simulator")
+    );
+    // No devices route for Romania: the failover goes to the network, devices
+    // only fails with no route.
+    assert_eq!(
+        send(json!({"phone": "+40740123456", "failover": "short"})).await,
+        delivered_by("simulator")
+    );
+    assert_eq!(
+        send(json!({"phone": "+40740123457"})).await,
+        (MessageStatus::Failed, None)
+    );
+    store.close().await;
     server.stop();
 }

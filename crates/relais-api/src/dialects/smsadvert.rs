@@ -13,12 +13,14 @@
 //! Decisions where SMSAdvert documents nothing or relais differs:
 //! - `Authorization` carries the raw relais API key (a `Bearer ` prefix is
 //!   tolerated).
-//! - Routes: SMSAdvert sends through the customer's own phones unless
+//! - Channels: SMSAdvert sends through the customer's own phones unless
 //!   `sendAsShort` is true, with `failover: "short"` falling back to its
-//!   network. relais has no own-device connector, so every request goes to
-//!   the account's normal (premium) routes whatever `sendAsShort` says;
-//!   `failover: "short"` is accepted (it is what would happen anyway) and any
-//!   other `failover` value is refused.
+//!   network. relais has no own-device connector yet: the campaign's channel
+//!   order names the gateway's routes configured for `devices` and `network`
+//!   (premium class). `sendAsShort: true` takes the network (a failover then
+//!   changes nothing); false or absent takes the devices routes only, or
+//!   then the network with `failover: "short"`. A message with no route for
+//!   its channels fails ("no route"). Any other `failover` value is refused.
 //! - Messages are transactional (SMSAdvert has no marketing notion): no STOP
 //!   mention, no quiet hours.
 //! - `startDate`/`endDate` (Unix milliseconds) become the campaign's send time
@@ -47,7 +49,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use jiff::Timestamp;
 use relais_core::number::{self, Country, E164, NumberPolicy};
-use relais_core::plan::{MessageKind, PlanError, Recipient, SendRequest};
+use relais_core::plan::{ChannelOrder, MessageKind, PlanError, Recipient, SendRequest};
 use relais_core::pricing::RouteClass;
 use relais_engine::callback_url::check_callback_url;
 use relais_engine::send::{SendError, SendOptions, SendOutcome};
@@ -308,8 +310,13 @@ fn parse(body: &[u8], config: &ApiConfig) -> Result<(SendRequest, Option<String>
     check("phone", parse_phones(&fields, config, &mut phones));
     let mut text = String::new();
     check("shortTextMessage", parse_text(&fields, &mut text));
-    check("sendAsShort", check_send_as_short(&fields));
-    check("failover", check_failover(&fields));
+    let mut send_as_short = false;
+    check(
+        "sendAsShort",
+        parse_send_as_short(&fields, &mut send_as_short),
+    );
+    let mut failover = false;
+    check("failover", parse_failover(&fields, &mut failover));
     let mut send_at = None;
     check(
         "startDate",
@@ -332,6 +339,7 @@ fn parse(body: &[u8], config: &ApiConfig) -> Result<(SendRequest, Option<String>
         send_at,
         expires_at,
         route_class: RouteClass::Premium,
+        channels: channels(send_as_short, failover),
         ..SendRequest::default()
     };
     Ok((request, callback))
@@ -391,21 +399,36 @@ fn parse_text(fields: &Map<String, Value>, out: &mut String) -> Result<(), Strin
     Ok(())
 }
 
-/// `sendAsShort`: a boolean when present. Both values take the same routes
-/// (see the module documentation).
-fn check_send_as_short(fields: &Map<String, Value>) -> Result<(), String> {
+/// `sendAsShort`: a boolean when present (absent is false).
+fn parse_send_as_short(fields: &Map<String, Value>, out: &mut bool) -> Result<(), String> {
     match fields.get("sendAsShort") {
-        None | Some(Value::Null | Value::Bool(_)) => Ok(()),
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Bool(short)) => {
+            *out = *short;
+            Ok(())
+        }
         Some(_) => Err("sendAsShort doit être true ou false!".into()),
     }
 }
 
-/// `failover`: only `"short"`, which relais' routes already do.
-fn check_failover(fields: &Map<String, Value>) -> Result<(), String> {
+/// `failover`: only `"short"` (fall back to the network) when present.
+fn parse_failover(fields: &Map<String, Value>, out: &mut bool) -> Result<(), String> {
     match fields.get("failover") {
         None | Some(Value::Null) => Ok(()),
-        Some(Value::String(channel)) if channel == "short" => Ok(()),
+        Some(Value::String(channel)) if channel == "short" => {
+            *out = true;
+            Ok(())
+        }
         Some(_) => Err("Le canal secondaire doit être \"short\"!".into()),
+    }
+}
+
+/// The channels `sendAsShort` and `failover: "short"` ask for.
+fn channels(send_as_short: bool, failover: bool) -> ChannelOrder {
+    match (send_as_short, failover) {
+        (true, _) => ChannelOrder::Network,
+        (false, false) => ChannelOrder::Devices,
+        (false, true) => ChannelOrder::DevicesThenNetwork,
     }
 }
 
@@ -515,6 +538,7 @@ mod tests {
         );
         assert_eq!(request.kind, MessageKind::Transactional);
         assert_eq!(request.route_class, RouteClass::Premium);
+        assert_eq!(request.channels, ChannelOrder::Network);
         assert_eq!(request.send_at.unwrap().to_string(), "2100-01-01T00:00:00Z");
         assert_eq!(
             request.expires_at.unwrap().to_string(),
@@ -524,6 +548,35 @@ mod tests {
             callback.as_deref(),
             Some("https://example.com/callback-url/")
         );
+    }
+
+    #[test]
+    fn send_as_short_and_failover_give_the_channel_order() {
+        for (extra, order) in [
+            (json!({"sendAsShort": true}), ChannelOrder::Network),
+            (
+                json!({"sendAsShort": true, "failover": "short"}),
+                ChannelOrder::Network,
+            ),
+            (json!({}), ChannelOrder::Devices),
+            (json!({"sendAsShort": false}), ChannelOrder::Devices),
+            (json!({"sendAsShort": null}), ChannelOrder::Devices),
+            (
+                json!({"failover": "short"}),
+                ChannelOrder::DevicesThenNetwork,
+            ),
+            (
+                json!({"sendAsShort": false, "failover": "short"}),
+                ChannelOrder::DevicesThenNetwork,
+            ),
+        ] {
+            let mut body = json!({"phone": "+40740123456", "shortTextMessage": "Hello"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let (request, _) = fields(body.clone()).unwrap();
+            assert_eq!(request.channels, order, "{body}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use relais_core::encoding::Encoding;
 use relais_core::money::Amount;
-use relais_core::plan::{Counters, MessageKind};
+use relais_core::plan::{Channel, Counters, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_store::{
     Campaign, CampaignFilter, CampaignStatus, CancelOutcome, MessageStatus, StatusCounts,
@@ -44,6 +44,9 @@ pub struct CampaignBody {
     pub kind: MessageKind,
     #[schema(value_type = schemas::RouteClass)]
     pub route_class: RouteClass,
+    /// The channels its messages try, in order.
+    #[schema(value_type = Vec<schemas::Channel>)]
+    pub channels: Vec<Channel>,
     pub sender: Option<String>,
     /// The shared text, or the first recipient's.
     pub text: String,
@@ -72,6 +75,7 @@ impl From<Campaign> for CampaignBody {
             source: c.source,
             kind: c.kind,
             route_class: c.route_class,
+            channels: c.channels.channels().to_vec(),
             sender: c.sender,
             text: c.text,
             encoding: c.encoding,

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use relais_core::encoding::{Encoding, EncodingMode};
 use relais_core::money::Amount;
 use relais_core::plan::{
-    Counters, FilterReason, MessageKind, Plan, PlanError, Recipient, SendRequest,
+    Channel, ChannelOrder, Counters, FilterReason, MessageKind, Plan, PlanError, Recipient,
+    SendRequest,
 };
 use relais_core::pricing::RouteClass;
 use relais_engine::callback_url::check_callback_url;
@@ -61,6 +62,11 @@ pub struct SendBody {
     pub smart_encoding: Option<bool>,
     #[schema(value_type = Option<schemas::RouteClass>)]
     pub route_class: Option<RouteClass>,
+    /// The channels to try, in order: `["network"]` (the default),
+    /// `["devices"]` or `["devices", "network"]` (the network when no devices
+    /// route can take a message).
+    #[schema(value_type = Option<Vec<schemas::Channel>>)]
+    pub channels: Option<Vec<Channel>>,
     /// Where this campaign's delivery reports go, instead of the account's webhook.
     pub callback_url: Option<String>,
     /// Plan only: nothing is stored or debited, the answer says what would happen.
@@ -114,6 +120,16 @@ impl SendBody {
             check_callback_url(url, config.allow_private_callbacks)
                 .map_err(|e| ApiError::callback_url("callback_url", e))?;
         }
+        let channels = match self.channels {
+            None => ChannelOrder::default(),
+            Some(list) => ChannelOrder::from_channels(&list).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "invalid_channels",
+                    "channels must be [\"network\"], [\"devices\"] or [\"devices\", \"network\"]",
+                )
+                .with_field("channels")
+            })?,
+        };
         let request = SendRequest {
             text: self.text,
             recipients,
@@ -124,6 +140,7 @@ impl SendBody {
             encoding: self.encoding.unwrap_or_default(),
             smart_encoding: self.smart_encoding,
             route_class: self.route_class.unwrap_or_default(),
+            channels,
         };
         let meta = CampaignMeta {
             source: "api".into(),

@@ -3,7 +3,7 @@
 use relais_core::encoding::Encoding;
 use relais_core::money::Amount;
 use relais_core::number::Country;
-use relais_core::plan::{Counters, MessageKind};
+use relais_core::plan::{ChannelOrder, Counters, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_engine::webhooks::CallbackFacts;
 use relais_store::{
@@ -35,6 +35,7 @@ pub fn campaign(source: &str) -> Campaign {
         source: source.into(),
         kind: MessageKind::Transactional,
         route_class: RouteClass::Premium,
+        channels: ChannelOrder::Network,
         sender: None,
         text: "Hello".into(),
         encoding: Encoding::Gsm7,

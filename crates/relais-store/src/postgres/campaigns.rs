@@ -66,6 +66,7 @@ fn campaign_from_row(row: &PgRow) -> StoreResult<Campaign> {
         source: row.try_get("source")?,
         kind: codec::kind(row, "kind")?,
         route_class: codec::route_class(row, "route_class")?,
+        channels: codec::channels(row, "channels")?,
         sender: row.try_get("sender")?,
         text: row.try_get("text")?,
         encoding: codec::encoding(row, "encoding")?,
@@ -121,7 +122,7 @@ fn message_from_row(row: &PgRow) -> StoreResult<Message> {
 /// `$1` account, `$2`..`$20` the campaign's columns, `$21`..`$23` the texts,
 /// `$24`..`$30` the messages, `$31`/`$32` how many are queued and scheduled,
 /// `$33`..`$35` the idempotency key, answer and window start (NULL key: none),
-/// `$36` the reply URL.
+/// `$36` the reply URL, `$37` the channel order.
 ///
 /// A live record of the idempotency key (created since the window start)
 /// makes the commit fail; a stale one is replaced. Of two sends with one key
@@ -131,9 +132,9 @@ const INSERT_CAMPAIGN: &str = "WITH campaign AS (
          INSERT INTO campaigns (account_id, source, kind, route_class, sender, send_at,
                                 expires_at, callback_url, tag, total, sent, blacklisted,
                                 duplicated, npai, invalid, not_allowed, flood, country_limit,
-                                cost, created_at, reply_url)
+                                cost, created_at, reply_url, channels)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $36)
+                 $19, $20, $36, $37)
          RETURNING id),
      texts AS (
          INSERT INTO campaign_texts (campaign_id, idx, text, encoding, segments)
@@ -309,6 +310,7 @@ async fn commit_one(conn: &mut PgConnection, new: &NewCampaign<'_>) -> StoreResu
         .bind(idempotency.map(|r| r.answer_template.as_str()))
         .bind(idempotency.map_or(0, |r| r.since))
         .bind(&meta.reply_url)
+        .bind(plan.channels.as_str())
         .fetch_one(&mut *conn)
         .await
         .map_err(constraint_error(|| "a campaign".into()))?;

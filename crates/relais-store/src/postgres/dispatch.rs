@@ -61,7 +61,7 @@ static LEASE: LazyLock<String> = LazyLock::new(|| {
         Effects::default(),
         "SELECT mv.message_id, mv.campaign_id, mv.account_id, mv.number, mv.country, mv.segments,
                 mv.expires_at, mv.attempts, t.text, t.encoding, ca.sender, ca.kind,
-                ca.route_class, a.sandbox
+                ca.route_class, ca.channels, a.sandbox
          FROM moved AS mv
          JOIN campaign_texts AS t ON t.campaign_id = mv.campaign_id AND t.idx = mv.text_idx
          JOIN campaigns AS ca ON ca.id = mv.campaign_id
@@ -110,6 +110,7 @@ fn outbound_from_row(row: &PgRow) -> StoreResult<OutboundMessage> {
         segments: int4(row, "segments")?,
         kind: codec::kind(row, "kind")?,
         route_class: codec::route_class(row, "route_class")?,
+        channels: codec::channels(row, "channels")?,
         expires_at: row.try_get("expires_at")?,
         attempts: int4(row, "attempts")?,
     })

@@ -65,6 +65,7 @@ fn campaign_from_row(row: &SqliteRow) -> StoreResult<Campaign> {
         source: row.try_get("source")?,
         kind: codec::kind(row, "kind")?,
         route_class: codec::route_class(row, "route_class")?,
+        channels: codec::channels(row, "channels")?,
         sender: row.try_get("sender")?,
         text: row.try_get("text")?,
         encoding: codec::encoding(row, "encoding")?,
@@ -283,8 +284,8 @@ async fn insert(
 ) -> StoreResult<()> {
     execute_values(
         &mut *conn,
-        "INSERT INTO campaigns (id, account_id, source, kind, route_class, sender, send_at,
-                                expires_at, callback_url, reply_url, tag, total, sent,
+        "INSERT INTO campaigns (id, account_id, source, kind, route_class, channels, sender,
+                                send_at, expires_at, callback_url, reply_url, tag, total, sent,
                                 blacklisted, duplicated, npai, invalid, not_allowed, flood,
                                 country_limit, cost, created_at) ",
         "",
@@ -297,6 +298,7 @@ async fn insert(
                 .push_bind(meta.source.as_str())
                 .push_bind(plan.kind.as_str())
                 .push_bind(plan.route_class.as_str())
+                .push_bind(plan.channels.as_str())
                 .push_bind(plan.sender.as_ref().map(SenderId::as_str))
                 .push_bind(plan.send_at.as_millisecond())
                 .push_bind(plan.expires_at.map(|t| t.as_millisecond()))

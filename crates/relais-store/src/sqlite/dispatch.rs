@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use relais_core::encoding::Encoding;
 use relais_core::number::{Country, E164};
-use relais_core::plan::MessageKind;
+use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use serde::Deserialize;
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -106,6 +106,7 @@ struct TextPart {
     encoding: Encoding,
     kind: MessageKind,
     route_class: RouteClass,
+    channels: ChannelOrder,
 }
 
 /// The staged (just leased) messages with what a connector needs, oldest
@@ -129,7 +130,7 @@ async fn leased_messages(conn: &mut SqliteConnection) -> StoreResult<Vec<Outboun
         serde_json::from_str(&json).map_err(|e| corrupt("leased messages", e))?;
     let parts = sqlx::query(
         "SELECT t.campaign_id, t.idx, t.text, t.encoding, ca.sender, ca.kind, ca.route_class,
-                a.sandbox
+                ca.channels, a.sandbox
          FROM campaign_texts AS t
          JOIN campaigns AS ca ON ca.id = t.campaign_id
          JOIN accounts AS a ON a.id = ca.account_id
@@ -148,6 +149,7 @@ async fn leased_messages(conn: &mut SqliteConnection) -> StoreResult<Vec<Outboun
             encoding: codec::encoding(row, "encoding")?,
             kind: codec::kind(row, "kind")?,
             route_class: codec::route_class(row, "route_class")?,
+            channels: codec::channels(row, "channels")?,
         };
         Ok(((row.try_get("campaign_id")?, int(row, "idx")?), part))
     })
@@ -170,6 +172,7 @@ async fn leased_messages(conn: &mut SqliteConnection) -> StoreResult<Vec<Outboun
                 segments: row.segments,
                 kind: part.kind,
                 route_class: part.route_class,
+                channels: part.channels,
                 expires_at: row.expires_at,
                 attempts: row.attempts,
             })

@@ -133,6 +133,9 @@ impl SqliteStore {
             })
             .connect_with(base.clone())
             .await?;
+        // Before any reader connects: a connection that loaded the old schema
+        // would read a table a migration altered with stale columns (`c.*`).
+        migrate(&writer).await?;
         let readers = if in_memory {
             writer.clone()
         } else {
@@ -141,17 +144,12 @@ impl SqliteStore {
                 .connect_with(base.pragma("query_only", "on"))
                 .await?
         };
-        let store = SqliteStore { writer, readers };
-        store.migrate().await?;
-        Ok(store)
+        Ok(SqliteStore { writer, readers })
     }
 
     /// Applies the migrations not yet applied (also done by [`open`](Self::open)).
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.writer)
-            .await?;
-        Ok(())
+        migrate(&self.writer).await
     }
 
     /// Closes both pools, waiting for running queries.
@@ -159,6 +157,11 @@ impl SqliteStore {
         self.writer.close().await;
         self.readers.close().await;
     }
+}
+
+async fn migrate(writer: &SqlitePool) -> StoreResult<()> {
+    sqlx::migrate!("./migrations/sqlite").run(writer).await?;
+    Ok(())
 }
 
 #[async_trait]

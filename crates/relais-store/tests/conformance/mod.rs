@@ -13,7 +13,9 @@ use relais_core::calendar::{Calendars, HolidayCalendar, SendingWindowConfig};
 use relais_core::encoding::Encoding;
 use relais_core::money::Amount;
 use relais_core::number::{Country, E164};
-use relais_core::plan::{self, MessageKind, Plan, PlanContext, Recipient, SendRequest};
+use relais_core::plan::{
+    self, ChannelOrder, MessageKind, Plan, PlanContext, Recipient, SendRequest,
+};
 use relais_core::pricing::{PriceTable, RouteClass};
 use relais_store::*;
 
@@ -40,6 +42,7 @@ macro_rules! conformance_tests {
             cancel_refunds_only_unsent,
             cancelled_before_sending_is_cancelled,
             claim_leases_due_messages_and_reclaims_expired_leases,
+            the_channel_order_goes_from_commit_to_claim,
             record_submissions_applies_each_outcome,
             apply_reports_matches_by_carrier_id_once,
             long_messages_are_reported_part_by_part,
@@ -657,8 +660,12 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
     assert_eq!(campaign.tag.as_deref(), Some("otp"));
     assert_eq!(campaign.sender.as_deref(), Some("ACME"));
     assert_eq!(
-        (campaign.kind, campaign.route_class),
-        (MessageKind::Transactional, RouteClass::Premium)
+        (campaign.kind, campaign.route_class, campaign.channels),
+        (
+            MessageKind::Transactional,
+            RouteClass::Premium,
+            ChannelOrder::Network
+        )
     );
     assert_eq!(
         (campaign.text.as_str(), campaign.encoding, campaign.segments),
@@ -1408,6 +1415,55 @@ pub async fn cancelled_before_sending_is_cancelled(store: Arc<dyn Store>) {
 
 // --- dispatch ------------------------------------------------------------------------------
 
+/// Each campaign of a batch keeps its own channel order, read back on the
+/// campaign and on every message the dispatcher claims.
+pub async fn the_channel_order_goes_from_commit_to_claim(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", None).await;
+    let requests: Vec<SendRequest> = ChannelOrder::ALL
+        .into_iter()
+        .zip(0u32..)
+        .map(|(channels, i)| SendRequest {
+            channels,
+            ..request(&numbers(i * 2..i * 2 + 2), "Hello")
+        })
+        .collect();
+    let plans: Vec<Plan> = requests.iter().map(|r| plan_at(r, t0())).collect();
+    let batch: Vec<NewCampaign<'_>> = requests
+        .iter()
+        .zip(&plans)
+        .map(|(request, plan)| NewCampaign {
+            account_id: acme.id,
+            request,
+            plan,
+            meta: meta("smsadvert"),
+            now: ms(t0()),
+        })
+        .collect();
+    let ids: Vec<CampaignId> = store
+        .commit_campaigns(&batch)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    let mut expected = HashMap::new();
+    for (id, order) in ids.iter().zip(ChannelOrder::ALL) {
+        let campaign = store.campaign(acme.id, *id).await.unwrap().unwrap();
+        assert_eq!(campaign.channels, order);
+        expected.insert(*id, order);
+    }
+    let claimed = store.claim_due(at(0), 100, at(300)).await.unwrap();
+    assert_eq!(claimed.len(), 6);
+    for message in &claimed {
+        assert_eq!(
+            message.channels, expected[&message.campaign_id],
+            "message {}",
+            message.id
+        );
+    }
+}
+
 pub async fn claim_leases_due_messages_and_reclaims_expired_leases(store: Arc<dyn Store>) {
     let store = &*store;
     let new = NewAccount {
@@ -1450,6 +1506,7 @@ pub async fn claim_leases_due_messages_and_reclaims_expired_leases(store: Arc<dy
         segments: 1,
         kind: MessageKind::Transactional,
         route_class: RouteClass::Premium,
+        channels: ChannelOrder::Network,
         expires_at: None,
         attempts: 0,
     };

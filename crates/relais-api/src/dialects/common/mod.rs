@@ -10,12 +10,14 @@
 //! - [`paris`]: provider local time (Europe/Paris) to and from timestamps;
 //! - [`credentials`]: a dialect's credentials checked as an API key;
 //! - [`credits`]: money expressed as SMS credits;
-//! - [`cancel`]: cancelling a campaign with the refusals providers report.
+//! - [`cancel`]: cancelling a campaign with the refusals providers report;
+//! - [`failure`]: the error conversions every dialect's failure type shares.
 
 pub mod body;
 pub mod cancel;
 pub mod credentials;
 pub mod credits;
+pub mod failure;
 pub mod format;
 pub mod forms;
 pub mod numbers;

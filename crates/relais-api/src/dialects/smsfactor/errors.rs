@@ -5,11 +5,10 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use relais_core::plan::PlanError;
-use relais_engine::send::SendError;
-use relais_store::StoreError;
 
 use crate::dialects::common::body::BodyError;
 use crate::dialects::common::credentials::AuthError;
+use crate::dialects::common::failure::failure_from_send_and_store;
 use crate::dialects::common::format::{Format, Object};
 use crate::dialects::common::xml::XmlError;
 use crate::error::ApiError;
@@ -145,22 +144,7 @@ impl From<PlanError> for Failure {
     }
 }
 
-impl From<SendError> for Failure {
-    fn from(e: SendError) -> Self {
-        match e {
-            SendError::Plan(e) => e.into(),
-            SendError::AccountDisabled => AuthError::AccountDisabled.into(),
-            SendError::Store(e) => e.into(),
-            SendError::Settings(_) => ApiError::internal(e).into(),
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        ApiError::from(e).into()
-    }
-}
+failure_from_send_and_store!(Failure);
 
 /// Errors of the helpers shared with the native API.
 impl From<ApiError> for Failure {
