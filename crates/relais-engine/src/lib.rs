@@ -17,6 +17,7 @@ pub mod dispatcher;
 pub mod engine;
 pub mod events;
 pub mod keys;
+pub mod progress;
 pub mod ratelimit;
 pub mod routing;
 pub mod send;

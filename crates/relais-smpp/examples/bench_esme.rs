@@ -21,12 +21,13 @@ use relais_core::plan::{Channel, Recipient, SendRequest};
 use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::events::EventSink;
+use relais_engine::progress::{Progress, watch_delivery};
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
 use relais_smpp::esme::{Esme, EsmeConfig, EsmeTls};
 use relais_smpp::smsc::{Smsc, SmscConfig, SmscTls};
 use relais_store::sqlite::SqliteStore;
-use relais_store::{AccountSettings, MessageStatus, NewAccount, Store};
+use relais_store::{AccountSettings, NewAccount, Store};
 use tokio::sync::{Notify, watch};
 
 #[tokio::main]
@@ -142,27 +143,18 @@ async fn main() {
         (start - accept_start).as_secs_f64()
     );
 
-    let mut submitted = None;
-    loop {
-        let totals = store.status_totals().await.expect("totals");
-        let count = |s: MessageStatus| totals.get(&s).copied().unwrap_or(0);
-        let waiting = count(MessageStatus::Queued)
-            + count(MessageStatus::Scheduled)
-            + count(MessageStatus::Submitting);
-        if waiting == 0 && submitted.is_none() {
-            submitted = Some(start.elapsed());
-        }
-        if count(MessageStatus::Delivered) == n as u64 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(600),
-            "not delivered after 10 minutes: {totals:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let delivered = start.elapsed();
-    let submitted = submitted.expect("submitted before delivered");
+    let Progress {
+        dispatched: submitted,
+        delivered,
+    } = watch_delivery(
+        store.as_ref(),
+        n as u64,
+        start,
+        Duration::from_millis(10),
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("every message delivered");
     println!(
         "submitted: {n} submit_sm accepted by the SMSC, results persisted, in {:.3} s ({:.0} messages/s)",
         submitted.as_secs_f64(),

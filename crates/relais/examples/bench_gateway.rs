@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 
 use relais::config::{Config, PostgresSection};
 use relais::wiring;
-use relais_store::{AccountSettings, MessageStatus, NewAccount, Store};
+use relais_engine::progress::{Progress, watch_delivery};
+use relais_store::{AccountSettings, NewAccount, Store};
 
 const DEFAULT_POSTGRES: &str = "postgres://root@127.0.0.1:5432/test";
 
@@ -137,27 +138,18 @@ async fn run(label: &str, nodes: &[Config], body: &str, n: usize) {
     );
 
     let dispatch_start = Instant::now();
-    let mut dispatched = None;
-    loop {
-        let totals = store.status_totals().await.unwrap();
-        let count = |s: MessageStatus| totals.get(&s).copied().unwrap_or(0);
-        let waiting = count(MessageStatus::Queued)
-            + count(MessageStatus::Scheduled)
-            + count(MessageStatus::Submitting);
-        if waiting == 0 && dispatched.is_none() {
-            dispatched = Some(dispatch_start.elapsed());
-        }
-        if count(MessageStatus::Delivered) == n as u64 {
-            break;
-        }
-        assert!(
-            dispatch_start.elapsed() < Duration::from_secs(600),
-            "not delivered after 10 minutes: {totals:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let delivered = dispatch_start.elapsed();
-    let dispatched = dispatched.expect("dispatch finished before delivery");
+    let Progress {
+        dispatched,
+        delivered,
+    } = watch_delivery(
+        store.as_ref(),
+        n as u64,
+        dispatch_start,
+        Duration::from_millis(20),
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("every message delivered");
     println!(
         "{label}: dispatch: {n} messages submitted to the simulator, results persisted, in {:.3} s ({:.0} messages/s)",
         dispatched.as_secs_f64(),
