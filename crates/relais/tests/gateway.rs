@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Listener, Server};
+use common::{Listener, Server, SmscProcess};
 use hmac::{Hmac, Mac};
 use relais_store::sqlite::{SqliteOptions, SqliteStore};
 use relais_store::{MessageStatus, Page, Store};
@@ -487,16 +487,6 @@ async fn a_dialect_is_served_at_the_root_of_its_own_listener() {
     server.stop();
 }
 
-/// Kills the SMSC simulator process when the test ends.
-struct Smsc(std::process::Child);
-
-impl Drop for Smsc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// SMSAdvert's `sendAsShort` and `failover: "short"` choose between a route
 /// for the customer's own devices (an SMPP link to `relais smsc-simulator`,
 /// standing in for them, French numbers only) and the network's (the
@@ -504,28 +494,9 @@ impl Drop for Smsc {
 /// database.
 #[tokio::test(flavor = "multi_thread")]
 async fn smsadvert_channels_take_the_devices_route_then_the_network() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _smsc = Smsc(
-        std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
-            .args(["smsc-simulator", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--system-id", "relais", "--password", "secret"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn the SMSC simulator"),
-    );
+    let smsc = SmscProcess::start();
     let server = Server::start(&format!(
-        r#"
-[[smpp_connectors]]
-name = "phones"
-host = "127.0.0.1"
-port = {port}
-system_id = "relais"
-password = "secret"
-
+        r#"{phones}
 [[routes]]
 name = "own-devices"
 channel = "devices"
@@ -536,7 +507,8 @@ connectors = ["phones"]
 name = "network"
 channel = "network"
 connectors = ["simulator"]
-"#
+"#,
+        phones = smsc.connector("phones")
     ));
     let (account, key) = server.account("acme", Some("10")).await;
     let store = SqliteStore::open(server.db_path().to_str().unwrap(), SqliteOptions::default())

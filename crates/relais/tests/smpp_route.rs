@@ -3,57 +3,21 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::Server;
+use common::{Server, SmscProcess};
 use serde_json::json;
-
-/// Kills the simulator process when the test ends.
-struct Smsc(std::process::Child);
-
-impl Drop for Smsc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn messages_routed_to_an_smsc_are_delivered() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _smsc = Smsc(
-        Command::new(env!("CARGO_BIN_EXE_relais"))
-            .args([
-                "smsc-simulator",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--system-id",
-                "relais",
-                "--password",
-                "secret",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn the SMSC simulator"),
-    );
+    let smsc = SmscProcess::start();
     let server = Server::start(&format!(
-        r#"
-[[smpp_connectors]]
-name = "carrier"
-host = "127.0.0.1"
-port = {port}
-system_id = "relais"
-password = "secret"
-
+        r#"{connector}
 [[routes]]
 name = "all"
 connectors = ["carrier"]
-"#
+"#,
+        connector = smsc.connector("carrier")
     ));
     let (_, key) = server.account("acme", Some("10")).await;
     let long = "Bonjour ! ".repeat(20); // 200 GSM-7 characters: two parts

@@ -363,3 +363,49 @@ impl Listener {
         }
     }
 }
+
+/// A `relais smsc-simulator` process on a free port, accepting the login
+/// `relais` / `secret`; killed when dropped.
+pub struct SmscProcess {
+    child: Child,
+    pub port: u16,
+}
+
+impl SmscProcess {
+    pub fn start() -> SmscProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_relais"))
+            .args(["smsc-simulator", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--system-id", "relais", "--password", "secret"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn the SMSC simulator");
+        SmscProcess { child, port }
+    }
+
+    /// An `[[smpp_connectors]]` entry named `name` binding to it.
+    pub fn connector(&self, name: &str) -> String {
+        format!(
+            r#"
+[[smpp_connectors]]
+name = "{name}"
+host = "127.0.0.1"
+port = {port}
+system_id = "relais"
+password = "secret"
+"#,
+            port = self.port
+        )
+    }
+}
+
+impl Drop for SmscProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
