@@ -102,6 +102,12 @@ async fn a_send_is_delivered_and_its_signed_callback_arrives() {
         history(&message),
         ["queued", "submitting", "submitted", "delivered"]
     );
+    // Which connector took it, and under which id.
+    assert_eq!(message["connector"], "simulator");
+    assert!(
+        message["carrier_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{message}"
+    );
 
     let detail = server
         .wait_for(&key, &format!("/v1/campaigns/{campaign}"), WAIT, |c| {

@@ -407,6 +407,11 @@ pub struct MessageBody {
     pub status: MessageStatus,
     pub send_at: String,
     pub expires_at: Option<String>,
+    /// The connector that took it (`null` until one did).
+    #[schema(example = "carrier")]
+    pub connector: Option<String>,
+    /// The id that connector gave it (its first part's, for a long message).
+    pub carrier_id: Option<String>,
     /// Last error reported for it.
     pub error: Option<String>,
     pub updated_at: String,
@@ -427,6 +432,8 @@ impl From<Message> for MessageBody {
             status: m.status,
             send_at: rfc3339(m.send_at),
             expires_at: m.expires_at.map(rfc3339),
+            connector: m.connector,
+            carrier_id: m.carrier_id,
             error: m.error,
             updated_at: rfc3339(m.updated_at),
         }
