@@ -19,7 +19,7 @@ use rusmpp::pdus::{DeliverSm, SubmitSm};
 use rusmpp::tlvs::{
     MessageDeliveryRequestTlvValue, MessageSubmissionRequestTlvValue, Tlv, TlvValue,
 };
-use rusmpp::types::{AnyOctetString, COctetString, OctetString};
+use rusmpp::types::{AnyOctetString, COctetString, EmptyOrFullCOctetString, OctetString};
 use rusmpp::values::{DataCoding, EsmClass, Npi, RegisteredDelivery, ServiceType, Ton};
 use rusmpp::{Command, CommandId, CommandStatus};
 
@@ -35,6 +35,8 @@ pub mod status {
     pub const INVALID_SOURCE: u32 = 0x0A;
     pub const INVALID_DESTINATION: u32 = 0x0B;
     pub const BIND_FAILED: u32 = 0x0D;
+    pub const CANCEL_FAILED: u32 = 0x11;
+    pub const REPLACE_FAILED: u32 = 0x13;
     pub const INVALID_PASSWORD: u32 = 0x0E;
     pub const INVALID_SYSTEM_ID: u32 = 0x0F;
     pub const QUEUE_FULL: u32 = 0x14;
@@ -44,6 +46,7 @@ pub mod status {
     pub const INVALID_SCHEDULE: u32 = 0x61;
     pub const INVALID_EXPIRY: u32 = 0x62;
     pub const TEMPORARY_APP_ERROR: u32 = 0x64;
+    pub const QUERY_FAILED: u32 = 0x67;
     pub const PERMANENT_APP_ERROR: u32 = 0x65;
     pub const INVALID_TLV_STREAM: u32 = 0xC0;
     pub const INVALID_DATA_CODING: u32 = 0x104;
@@ -193,6 +196,18 @@ pub fn generic_nack(status: u32, sequence_number: u32) -> Command {
         sequence_number,
         rusmpp::Pdu::GenericNack,
     )
+}
+
+/// `at_ms` (since the epoch) as an absolute SMPP time in UTC,
+/// `YYMMDDhhmmsst00+` (t: tenths of a second, rounded down so as never to
+/// extend a client's deadline; `00+`: no offset from UTC).
+pub fn absolute_time(at_ms: i64) -> Result<EmptyOrFullCOctetString<17>, String> {
+    let utc = jiff::Timestamp::from_millisecond(at_ms)
+        .map_err(|e| format!("time {at_ms} ms: {e}"))?
+        .to_zoned(jiff::tz::TimeZone::UTC);
+    let tenths = utc.subsec_nanosecond() / 100_000_000;
+    let text = format!("{}{tenths}00+", utc.strftime("%y%m%d%H%M%S"));
+    EmptyOrFullCOctetString::from_string(text).map_err(|e| format!("absolute time: {e}"))
 }
 
 /// A C-octet string of at most `MAX - 1` ASCII characters.

@@ -8,12 +8,17 @@ use std::time::Duration;
 use common::fixture::{BindAs, Client, Fixture, Options, PASSWORD, SYSTEM_ID};
 use relais_core::money::Amount;
 use relais_core::number::E164;
+use relais_core::plan::{Recipient, SendRequest};
 use relais_engine::events::EventSink;
+use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
 use relais_smpp::pdu::{Address, ShortMessage, c_string, split_udh};
-use relais_store::{Inbound, MessageStatus, NewInbound, NumberList, Page};
-use rusmpp::pdus::SubmitMulti;
+use relais_store::{
+    AccountSettings, CampaignStatus, Inbound, MessageStatus, NewAccount, NewInbound, NumberList,
+    Page,
+};
+use rusmpp::pdus::{CancelSm, QuerySm, ReplaceSm, SubmitMulti};
 use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
-use rusmpp::types::AnyOctetString;
+use rusmpp::types::{AnyOctetString, EmptyOrFullCOctetString};
 use rusmpp::values::{DestAddress, MessagePayload, Npi, SmeAddress, Ton};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 
@@ -435,7 +440,7 @@ async fn session_commands_and_garbage() {
     let mut client = bound(&fixture, BindAs::Transceiver).await;
     let response = client.request(Pdu::EnquireLink).await;
     assert_eq!(response.id(), CommandId::EnquireLinkResp);
-    // query_sm is not served; an unknown command id neither.
+    // An unknown command id is not served.
     let seq = client.sequence();
     client
         .send(Command::new(
@@ -526,6 +531,23 @@ async fn receipts_come_back_on_the_transceiver() {
     fixture.stop().await;
 }
 
+/// Whether the campaign's single message is delivered within 5 s.
+async fn delivered(fixture: &Fixture, campaign: &str) -> bool {
+    let campaign: i64 = campaign.parse().unwrap();
+    for _ in 0..250 {
+        let counts = fixture
+            .store
+            .campaign_status_counts(fixture.account.id, campaign)
+            .await
+            .unwrap();
+        if counts.get(&MessageStatus::Delivered) == Some(&1) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn receipts_wait_for_a_receiver() {
     let fixture = Fixture::start(Options::default()).await;
@@ -538,22 +560,7 @@ async fn receipts_wait_for_a_receiver() {
     .await;
     let id = id.unwrap();
     // Delivered in the store, with nobody to tell.
-    let store = fixture.store.clone();
-    let account = fixture.account.id;
-    let campaign: i64 = id.parse().unwrap();
-    let mut delivered = false;
-    for _ in 0..250 {
-        let counts = store
-            .campaign_status_counts(account, campaign)
-            .await
-            .unwrap();
-        if counts.get(&MessageStatus::Delivered) == Some(&1) {
-            delivered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(delivered);
+    assert!(delivered(&fixture, &id).await);
     use futures_util::StreamExt;
     let nothing = tokio::time::timeout(Duration::from_millis(300), transmitter.framed.next()).await;
     assert!(nothing.is_err(), "no receipt on a transmitter: {nothing:?}");
@@ -707,5 +714,197 @@ async fn replies_wait_for_a_receiver_and_an_answer() {
     let mo = mo_of(&receiver.deliver_sm().await);
     assert_eq!((mo.esm_class, mo.short_message), (0, b"Later".to_vec()));
     outbox_drained(&fixture).await;
+    fixture.stop().await;
+}
+
+/// A submit scheduled a day ahead: it stays in the store, cancellable.
+async fn send_scheduled(client: &mut Client, destination: &str) -> String {
+    let mut pdu = submit(destination, 0, b"later".to_vec())
+        .submit_sm(vec![])
+        .unwrap();
+    pdu.schedule_delivery_time =
+        EmptyOrFullCOctetString::from_static_slice(b"000001000000000R\0").unwrap();
+    let response = client.request(pdu).await;
+    assert_eq!(response.status(), CommandStatus::EsmeRok);
+    match response.pdu() {
+        Some(Pdu::SubmitSmResp(r)) => r.message_id().as_str().to_owned(),
+        other => panic!("not a submit_sm_resp: {other:?}"),
+    }
+}
+
+/// `query_sm` for `id`: status, final_date and message_state.
+async fn query(client: &mut Client, id: &str) -> (CommandStatus, String, Option<u8>) {
+    let pdu = QuerySm::builder().message_id(c_string(id).unwrap()).build();
+    let response = client.request(pdu).await;
+    assert_eq!(response.id(), CommandId::QuerySmResp);
+    match response.pdu() {
+        Some(Pdu::QuerySmResp(r)) => {
+            assert_eq!(r.message_id.as_str(), id);
+            assert_eq!(r.error_code, 0);
+            (
+                response.status(),
+                String::from_utf8(r.final_date.as_ref().to_vec()).unwrap(),
+                Some(u8::from(r.message_state)),
+            )
+        }
+        _ => (response.status(), String::new(), None),
+    }
+}
+
+/// `cancel_sm` for `id`: its status.
+async fn cancel(client: &mut Client, id: &str) -> CommandStatus {
+    let pdu = CancelSm::builder()
+        .message_id(c_string(id).unwrap())
+        .build();
+    let response = client.request(pdu).await;
+    assert_eq!(response.id(), CommandId::CancelSmResp);
+    response.status()
+}
+
+/// A campaign of another account, scheduled a day ahead.
+async fn foreign_campaign(fixture: &Fixture) -> String {
+    let other = fixture
+        .store
+        .create_account(
+            NewAccount {
+                name: "someone-else".into(),
+                email: None,
+                balance: None,
+                sandbox: false,
+                settings: AccountSettings::default(),
+            },
+            jiff::Timestamp::now().as_millisecond(),
+        )
+        .await
+        .unwrap();
+    let request = SendRequest {
+        text: Some("not yours".into()),
+        recipients: vec![Recipient::new("+33612345678")],
+        send_at: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)),
+        ..SendRequest::default()
+    };
+    let pipeline = Pipeline::new(fixture.store.clone(), SendSettings::default());
+    match pipeline
+        .send(&other, &request, SendOptions::default())
+        .await
+        .unwrap()
+    {
+        SendOutcome::Planned {
+            campaign_id: Some(id),
+            ..
+        } => id.to_string(),
+        _ => panic!("not planned"),
+    }
+}
+
+#[tokio::test]
+async fn query_sm_answers_the_message_state() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    let (code, id) = send(
+        &mut client,
+        &submit("33612345678", 0, b"hi".to_vec()),
+        vec![],
+    )
+    .await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    let id = id.unwrap();
+    assert!(delivered(&fixture, &id).await);
+    let (code, final_date, state) = query(&mut client, &id).await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    assert_eq!(state, Some(2), "DELIVERED");
+    // YYMMDDhhmmsst00+ of today, in UTC.
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%y%m%d")
+        .to_string();
+    assert_eq!(final_date.len(), 17, "{final_date:?}");
+    assert!(final_date.ends_with("00+\0"), "{final_date:?}");
+    // Around midnight the delivery may be of the day before.
+    let yesterday = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%y%m%d")
+        .to_string();
+    assert!(
+        final_date.starts_with(&today) || final_date.starts_with(&yesterday),
+        "{final_date:?}"
+    );
+
+    let scheduled = send_scheduled(&mut client, "33612345679").await;
+    assert_eq!(
+        query(&mut client, &scheduled).await,
+        (CommandStatus::EsmeRok, "\0".to_owned(), Some(1)),
+        "ENROUTE, no final date"
+    );
+
+    let foreign = foreign_campaign(&fixture).await;
+    for unknown in [foreign.as_str(), "999999", "not-an-id"] {
+        assert_eq!(
+            query(&mut client, unknown).await.0,
+            status(0x67),
+            "{unknown}"
+        );
+    }
+
+    // Not on a receiver bind.
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+    assert_eq!(query(&mut receiver, &id).await.0, status(0x04));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_sm_cancels_and_refunds_a_scheduled_submit() {
+    let balance = Amount::from_micros(1_000_000);
+    let fixture = Fixture::start(Options {
+        balance: Some(balance),
+        ..Options::default()
+    })
+    .await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let id = send_scheduled(&mut client, "33612345678").await;
+    let campaign: i64 = id.parse().unwrap();
+    let account = |f: &Fixture| {
+        let store = f.store.clone();
+        let id = f.account.id;
+        async move { store.account(id).await.unwrap().unwrap() }
+    };
+    let debited = account(&fixture).await.balance.unwrap();
+    assert!(debited < balance, "the submit was debited");
+
+    let foreign = foreign_campaign(&fixture).await;
+    assert_eq!(cancel(&mut client, &foreign).await, status(0x11));
+    assert_eq!(cancel(&mut client, "999999").await, status(0x11));
+
+    assert_eq!(cancel(&mut client, &id).await, CommandStatus::EsmeRok);
+    let stored = fixture
+        .store
+        .campaign(fixture.account.id, campaign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, CampaignStatus::Cancelled);
+    assert_eq!(account(&fixture).await.balance, Some(balance), "refunded");
+    assert_eq!(
+        query(&mut client, &id).await.2,
+        Some(4),
+        "DELETED once cancelled"
+    );
+
+    assert_eq!(cancel(&mut client, &id).await, status(0x11), "nothing left");
+    assert_eq!(account(&fixture).await.balance, Some(balance));
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn replace_sm_is_refused() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    let id = send_scheduled(&mut client, "33612345678").await;
+    let pdu = ReplaceSm::builder()
+        .message_id(c_string(&id).unwrap())
+        .build();
+    let response = client.request(pdu).await;
+    assert_eq!(response.id(), CommandId::ReplaceSmResp);
+    assert_eq!(response.status(), status(0x13));
     fixture.stop().await;
 }

@@ -1,8 +1,9 @@
 //! Interop with a real SMPP client: PyPI's `smpplib` drives the relais SMPP
 //! server (bind transceiver; GSM-7, UCS-2 with emoji and a long message;
-//! their receipts; a reply, as an MO `deliver_sm`). The test creates a Python virtualenv under the cargo
-//! target directory and installs `smpplib` into it the first time; it fails,
-//! never skips, when that cannot be done.
+//! their receipts; a reply, as an MO `deliver_sm`; a `query_sm`). The test
+//! creates a Python virtualenv under the cargo target directory and installs
+//! `smpplib` into it the first time; it fails, never skips, when that cannot
+//! be done.
 
 mod common;
 
@@ -179,5 +180,18 @@ async fn smpplib_submits_and_receives_receipts() {
     assert_eq!(mo["source_addr"], serde_json::json!([1, 1, "33612345678"]));
     assert_eq!(mo["destination_addr"], serde_json::json!([5, 0, "Smpplib"]));
     assert_eq!(mo["text"], reply.text);
+
+    // query_sm of the delivered GSM-7 message: DELIVERED, with its final date.
+    let queries = report["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 1, "{report}");
+    let query = &queries[0];
+    assert_eq!(query["message_id"], gsm7[0].as_str());
+    assert_eq!(query["message_state"], 2);
+    assert_eq!(query["error_code"], 0);
+    let final_date = query["final_date"].as_str().unwrap();
+    assert!(
+        final_date.len() == 16 && final_date.ends_with("00+"),
+        "{final_date:?}"
+    );
     fixture.stop().await;
 }

@@ -45,16 +45,15 @@ use relais_core::number::Country;
 use relais_core::segments;
 use relais_engine::connector::{Connector, SubmitResult};
 use relais_engine::events::EventSink;
-use relais_store::{CarrierReport, Millis, NewInbound, OutboundMessage, StoreResult};
+use relais_store::{CarrierReport, NewInbound, OutboundMessage, StoreResult};
 use rusmpp::tlvs::MessageSubmissionRequestTlvValue;
-use rusmpp::types::EmptyOrFullCOctetString;
 use rusmpp::{Command, CommandStatus};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::pdu::{self, Address, Encoded, ShortMessage};
+use crate::pdu::{self, Address, Encoded, ShortMessage, absolute_time};
 use crate::tls;
 
 pub use ids::IdIndex;
@@ -541,18 +540,6 @@ impl Esme {
             })
             .collect()
     }
-}
-
-/// `at` as an absolute SMPP time in UTC, `YYMMDDhhmmsst00+` (t: tenths of
-/// a second, rounded down so as never to extend the client's deadline;
-/// `00+`: no offset from UTC).
-fn absolute_time(at: Millis) -> Result<EmptyOrFullCOctetString<17>, String> {
-    let utc = jiff::Timestamp::from_millisecond(at)
-        .map_err(|e| format!("expiry {at} ms: {e}"))?
-        .to_zoned(jiff::tz::TimeZone::UTC);
-    let tenths = utc.subsec_nanosecond() / 100_000_000;
-    let text = format!("{}{tenths}00+", utc.strftime("%y%m%d%H%M%S"));
-    EmptyOrFullCOctetString::from_string(text).map_err(|e| format!("validity_period: {e}"))
 }
 
 /// A message's answer, ready or awaited.

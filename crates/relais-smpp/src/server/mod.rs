@@ -41,10 +41,16 @@
 //!   acknowledged and retried like receipts.
 //! - Per account: at most `max_binds` binds, at most `throughput_per_second`
 //!   `submit_sm` (ESME_RTHROTTLED beyond).
+//! - After the submit, by the id it answered (`query.rs`): `query_sm`
+//!   (message_state and final_date of the campaign's first message, or
+//!   ESME_RQUERYFAIL), `cancel_sm` (the store's cancel, refunded, as the
+//!   HTTP doors do, or ESME_RCANCELFAIL), `replace_sm` (always
+//!   ESME_RREPLACEFAIL); another account's id is answered as unknown.
 //! - `enquire_link`, `unbind`, `generic_nack` for undecodable PDUs (or the
 //!   command's response naming the invalid field), ESME_RINVCMDID for
-//!   commands it does not serve (query_sm, cancel_sm, replace_sm, data_sm…).
+//!   commands it does not serve (data_sm, broadcast_sm…).
 
+mod query;
 mod receipts;
 mod session;
 pub mod store_backed;

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use jiff::Timestamp;
 use relais_core::plan::SendRequest;
 use relais_engine::send::{SendOptions, SendOutcome};
-use relais_store::{Account, CampaignMeta};
+use relais_store::{Account, AccountId, CampaignMeta};
 use rusmpp::pdus::{
     BindReceiverResp, BindTransceiverResp, BindTransmitterResp, SubmitMulti, SubmitMultiResp,
     SubmitSm, SubmitSmResp,
@@ -20,6 +20,7 @@ use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::query;
 use super::submit::{self, Submit};
 use super::{AuthError, Bind, Inner};
 use crate::concat::{Added, Reassembler};
@@ -191,6 +192,9 @@ impl Session {
             }
             Some(Pdu::SubmitSm(s)) => self.submit_sm(seq, s).await,
             Some(Pdu::SubmitMulti(m)) => self.submit_multi(seq, m).await,
+            Some(pdu @ (Pdu::QuerySm(_) | Pdu::CancelSm(_) | Pdu::ReplaceSm(_))) => {
+                self.after_submit(id, seq, pdu).await;
+            }
             Some(Pdu::DeliverSmResp(_) | Pdu::GenericNack) | None
                 if matches!(id, CommandId::DeliverSmResp | CommandId::GenericNack) =>
             {
@@ -295,20 +299,49 @@ impl Session {
         }
     }
 
-    /// The bind's account, if it may submit; answers the refusal otherwise.
-    fn may_submit(&self, id: CommandId, seq: u32) -> bool {
-        let refusal = match &self.bound {
-            Some(b) if b.submits => {
-                if self.inner.registry.allow_submit(b.bind.account_id) {
-                    return true;
-                }
-                status::THROTTLED
+    /// The bound account, if the bind may submit (transmitter or
+    /// transceiver); answers ESME_RINVBNDSTS otherwise.
+    fn transmitting(&self, id: CommandId, seq: u32) -> Option<AccountId> {
+        match &self.bound {
+            Some(b) if b.submits => Some(b.bind.account_id),
+            _ => {
+                self.outbox.send(&pdu::error_response(
+                    u32::from(id),
+                    status::INVALID_BIND_STATUS,
+                    seq,
+                ));
+                None
             }
-            _ => status::INVALID_BIND_STATUS,
+        }
+    }
+
+    /// Whether the bind may submit now; answers the refusal otherwise.
+    fn may_submit(&self, id: CommandId, seq: u32) -> bool {
+        let Some(account) = self.transmitting(id, seq) else {
+            return false;
         };
+        if self.inner.registry.allow_submit(account) {
+            return true;
+        }
         self.outbox
-            .send(&pdu::error_response(u32::from(id), refusal, seq));
+            .send(&pdu::error_response(u32::from(id), status::THROTTLED, seq));
         false
+    }
+
+    /// Answers `query_sm`, `cancel_sm` or `replace_sm`, in turn with the
+    /// session's other commands (a store read or one cancel).
+    async fn after_submit(&self, id: CommandId, seq: u32, request: &Pdu) {
+        let Some(account) = self.transmitting(id, seq) else {
+            return;
+        };
+        let store = self.inner.pipeline.store().as_ref();
+        let answer = match request {
+            Pdu::QuerySm(q) => query::query_sm(store, account, q.message_id.as_str(), seq).await,
+            Pdu::CancelSm(c) => query::cancel_sm(store, account, c.message_id.as_str(), seq).await,
+            Pdu::ReplaceSm(r) => query::replace_sm(account, r.message_id.as_str(), seq),
+            _ => return,
+        };
+        self.outbox.send(&answer);
     }
 
     async fn submit_sm(&mut self, seq: u32, pdu: &SubmitSm) {

@@ -2,8 +2,9 @@
 
 Binds as a transceiver, submits a GSM-7 text, a UCS-2 text with emoji and a
 long GSM-7 text (cut by smpplib with a UDH), waits for every submit_sm_resp,
-for one delivery receipt per message and for one reply (MO), unbinds, and
-prints what it saw as JSON on stdout.
+for one delivery receipt per message and for one reply (MO), queries the
+GSM-7 message's state (query_sm), unbinds, and prints what it saw as JSON on
+stdout.
 
 usage: smpplib_peer.py HOST PORT SYSTEM_ID PASSWORD
 """
@@ -91,10 +92,40 @@ def main():
     ) and time.time() < deadline:
         client.read_once()
 
+    # Receipts are in: the GSM-7 message is final.
+    queries = []
+    client.set_query_resp_handler(
+        lambda pdu, **_: queries.append(
+            {
+                "message_id": text(pdu.message_id),
+                "final_date": text(pdu.final_date or b""),
+                "message_state": pdu.message_state,
+                "error_code": pdu.error_code,
+            }
+        )
+    )
+    gsm7 = next(s["sequence"] for s in sent if s["label"] == "gsm7")
+    client.query_message(
+        message_id=next(r["message_id"] for r in responses if r["sequence"] == gsm7),
+        source_addr_ton=smpplib.consts.SMPP_TON_ALNUM,
+        source_addr_npi=smpplib.consts.SMPP_NPI_UNK,
+        source_addr="Smpplib",
+    )
+    deadline = time.time() + 10
+    while not queries and time.time() < deadline:
+        client.read_once()
+
     client.unbind()
     client.disconnect()
     json.dump(
-        {"sent": sent, "responses": responses, "receipts": receipts, "replies": replies}, sys.stdout
+        {
+            "sent": sent,
+            "responses": responses,
+            "receipts": receipts,
+            "replies": replies,
+            "queries": queries,
+        },
+        sys.stdout,
     )
 
 
