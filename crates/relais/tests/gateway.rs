@@ -105,7 +105,9 @@ async fn a_send_is_delivered_and_its_signed_callback_arrives() {
     // Which connector took it, and under which id.
     assert_eq!(message["connector"], "simulator");
     assert!(
-        message["carrier_id"].as_str().is_some_and(|id| !id.is_empty()),
+        message["carrier_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
         "{message}"
     );
 
