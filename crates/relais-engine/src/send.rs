@@ -17,6 +17,7 @@ use relais_core::calendar::{CalendarError, Calendars};
 use relais_core::encoding::{EncodingMode, TextAnalysis};
 use relais_core::money::Amount;
 use relais_core::number::{self, Country, E164, NumberPolicy};
+use relais_core::optout::OptOutPolicy;
 use relais_core::plan::{
     self, CountryQuota, FloodRule, Limits, MessageKind, Plan, PlanContext, PlanError, SendRequest,
 };
@@ -62,6 +63,9 @@ pub struct SendOptions {
     /// Plan only: nothing stored, nothing debited.
     pub simulate: bool,
     pub meta: CampaignMeta,
+    /// The door's own rule for the STOP mention of marketing texts, in place
+    /// of the account's (a provider that refuses texts without it).
+    pub opt_out: Option<OptOutPolicy>,
 }
 
 /// The result of a send.
@@ -237,7 +241,11 @@ impl Pipeline {
                 .sender
                 .clone_from(&account.settings.default_sender);
         }
-        let plan = self.plan(account, &request, now_ms).await?;
+        let opt_out = options
+            .opt_out
+            .as_ref()
+            .unwrap_or(&account.settings.opt_out);
+        let plan = self.plan(account, &request, opt_out, now_ms).await?;
         if options.simulate {
             return Ok(SendOutcome::Planned {
                 campaign_id: None,
@@ -313,6 +321,7 @@ impl Pipeline {
         &self,
         account: &Account,
         request: &SendRequest,
+        opt_out: &OptOutPolicy,
         now_ms: i64,
     ) -> Result<Plan, SendError> {
         let settings = &account.settings;
@@ -368,7 +377,7 @@ impl Pipeline {
         });
         ctx.country_quotas = Some(&quotas);
         ctx.balance = account.balance;
-        ctx.opt_out = settings.opt_out.clone();
+        ctx.opt_out = opt_out.clone();
         ctx.smart_default = settings.smart_encoding;
         ctx.limits = self.settings.limits;
         Ok(plan::plan(request, &ctx)?)

@@ -74,6 +74,7 @@ fn options() -> SendOptions {
             source: "api".into(),
             ..CampaignMeta::default()
         },
+        ..SendOptions::default()
     }
 }
 
@@ -206,4 +207,52 @@ async fn listed_numbers_are_filtered_from_small_and_large_sends() {
         assert_eq!(plan.counters.npai, 1);
         assert_eq!(plan.messages.len() as u64, total - 2);
     }
+}
+
+#[tokio::test]
+async fn a_door_s_opt_out_policy_overrides_the_account_s() {
+    use relais_core::optout::OptOutPolicy;
+    use relais_core::plan::MessageKind;
+    let setup = setup(None).await;
+    let marketing = SendRequest {
+        text: Some("Soldes d'hiver : -20% ce week-end".into()),
+        kind: MessageKind::Marketing,
+        ..request([1])
+    };
+    // The account's policy (the default: append the mention).
+    let outcome = setup
+        .pipeline
+        .send(&setup.account, &marketing, options())
+        .await
+        .unwrap();
+    let SendOutcome::Planned { plan, .. } = outcome else {
+        panic!("not planned: {outcome:?}");
+    };
+    assert!(plan.texts[0].text.contains("STOP"), "{:?}", plan.texts[0]);
+    // A door that refuses texts without it, whatever the account says.
+    let refusing = SendOptions {
+        opt_out: Some(OptOutPolicy::Refuse),
+        ..options()
+    };
+    let refused = setup
+        .pipeline
+        .send(&setup.account, &marketing, refusing)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(SendError::Plan(PlanError::MissingStopMention(_)))
+        ),
+        "{refused:?}"
+    );
+    let campaigns = setup
+        .store
+        .campaigns(
+            setup.account.id,
+            &CampaignFilter::default(),
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(campaigns.len(), 1, "the refused send stored nothing");
 }

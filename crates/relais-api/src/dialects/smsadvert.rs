@@ -269,6 +269,7 @@ async fn send(
             callback_url,
             ..CampaignMeta::default()
         },
+        ..SendOptions::default()
     };
     match state
         .pipeline

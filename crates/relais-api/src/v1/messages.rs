@@ -336,12 +336,29 @@ pub async fn send(
             let render =
                 |plan: &Plan| answer_template(&SendAnswer::new(None, false, plan, &request));
             pipeline
-                .send_with_answer(account, &request, SendOptions { simulate, meta }, &render)
+                .send_with_answer(
+                    account,
+                    &request,
+                    SendOptions {
+                        simulate,
+                        meta,
+                        ..SendOptions::default()
+                    },
+                    &render,
+                )
                 .await?
         }
         None => {
             pipeline
-                .send(account, &request, SendOptions { simulate, meta })
+                .send(
+                    account,
+                    &request,
+                    SendOptions {
+                        simulate,
+                        meta,
+                        ..SendOptions::default()
+                    },
+                )
                 .await?
         }
     };

@@ -676,6 +676,7 @@ async fn submit_to_pipeline(
             reply_url: Some("smpp:".into()),
             ..CampaignMeta::default()
         },
+        ..SendOptions::default()
     };
     match inner.pipeline.send(account, &request, options).await {
         Ok(SendOutcome::Planned {

@@ -108,8 +108,6 @@ async fn send(state: &AppState, caller: &Caller, send: &Send) -> Result<Sent, Fa
             StatusCode::UNPROCESSABLE_ENTITY,
         ));
     }
-    let mut account = caller.account.clone();
-    account.settings.opt_out = OptOutPolicy::Refuse;
     let options = SendOptions {
         simulate: send.simulate,
         meta: CampaignMeta {
@@ -123,10 +121,11 @@ async fn send(state: &AppState, caller: &Caller, send: &Send) -> Result<Sent, Fa
             }),
             ..CampaignMeta::default()
         },
+        opt_out: Some(OptOutPolicy::Refuse),
     };
     match state
         .pipeline
-        .send(&account, &send.request, options)
+        .send(&caller.account, &send.request, options)
         .await?
     {
         SendOutcome::Planned { campaign_id, plan } => Ok(Sent { campaign_id, plan }),

@@ -69,6 +69,7 @@ async fn send(
             source: super::NAME.into(),
             ..CampaignMeta::default()
         },
+        ..SendOptions::default()
     };
     let SendOutcome::Planned { campaign_id, plan } =
         state.pipeline.send(account, &request, options).await?

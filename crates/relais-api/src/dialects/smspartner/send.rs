@@ -291,7 +291,7 @@ async fn deliver(
 ) -> Result<(Option<CampaignId>, Plan), Failure> {
     let probe = SendOptions {
         simulate: true,
-        meta: CampaignMeta::default(),
+        ..SendOptions::default()
     };
     let (_, plan) = planned(state.pipeline.send(account, request, probe).await?)?;
     refusal(&plan, request, refuse_invalid)?;
@@ -301,6 +301,7 @@ async fn deliver(
     let real = SendOptions {
         simulate: false,
         meta: options.meta,
+        ..SendOptions::default()
     };
     planned(state.pipeline.send(account, request, real).await?)
 }
