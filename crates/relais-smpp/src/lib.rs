@@ -13,7 +13,7 @@
 //! private `wire` (socket halves with batched writes and `TCP_NODELAY`) and
 //! `tls` (rustls client and listener configurations from PEM files).
 //! Everything runs on rusmpp's PDU types and tokio; connections are plain TCP
-//! or TLS (the ESME connector and the simulator; the server is plain TCP).
+//! or TLS (the ESME connector, the simulator and the server alike).
 
 pub mod concat;
 pub mod esme;

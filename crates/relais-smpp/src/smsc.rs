@@ -16,7 +16,6 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,12 +109,7 @@ impl Default for SmscConfig {
 }
 
 /// The listener's certificate chain and private key, as PEM files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmscTls {
-    pub cert_file: PathBuf,
-    pub key_file: PathBuf,
-}
+pub use crate::tls::ListenerTls as SmscTls;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,13 +280,7 @@ pub struct Smsc {
 impl Smsc {
     /// Binds `config.listen` (port 0 picks a free one) and starts serving.
     pub async fn start(config: SmscConfig) -> io::Result<Smsc> {
-        let tls =
-            match &config.tls {
-                Some(t) => Some(tls::acceptor(&t.cert_file, &t.key_file).map_err(|e| {
-                    io::Error::new(io::ErrorKind::InvalidInput, format!("tls: {e}"))
-                })?),
-                None => None,
-            };
+        let tls = config.tls.as_ref().map(SmscTls::acceptor).transpose()?;
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let mut rng = match config.seed {
@@ -419,26 +407,12 @@ async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Sha
     }
 }
 
-/// How long a client has to complete its TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-async fn serve_tls(shared: Arc<Shared>, tls: TlsAcceptor, stream: TcpStream) {
-    let handshake = async {
-        stream.set_nodelay(true)?;
-        tls.accept(stream).await
-    };
-    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
-        Ok(Ok(stream)) => {
-            let (reader, writer) = wire::split(stream);
-            serve(shared, reader, writer).await;
-        }
-        Ok(Err(e)) => {
+async fn serve_tls(shared: Arc<Shared>, acceptor: TlsAcceptor, stream: TcpStream) {
+    match tls::accept(&acceptor, stream).await {
+        Ok((reader, writer)) => serve(shared, reader, writer).await,
+        Err(e) => {
             bump(&shared.counters.tls_failures);
             tracing::warn!(error = %e, "smsc: TLS handshake failed");
-        }
-        Err(_) => {
-            bump(&shared.counters.tls_failures);
-            tracing::warn!("smsc: TLS handshake timed out");
         }
     }
 }

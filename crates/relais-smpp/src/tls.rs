@@ -1,13 +1,18 @@
 //! TLS for SMPP links, on rustls: the client side of the ESME connector and
-//! the server side of the SMSC simulator, built once from files at start so
-//! that a missing or unreadable certificate is a configuration error, not a
-//! connection that keeps failing.
+//! the listener side of the SMPP server and the SMSC simulator, built once
+//! from files at start so that a missing or unreadable certificate is a
+//! configuration error, not a connection that keeps failing.
 //!
 //! Every connection of a TLS client or listener is TLS: a failed handshake
 //! fails the connection, there is no plaintext fallback.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpStream;
 
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
@@ -21,6 +26,8 @@ use tokio_rustls::rustls::{
     self, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
 };
 use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::wire::{self, BoxWrite, Reader};
 
 /// Whose certificates a client accepts.
 #[derive(Debug, Clone, Copy)]
@@ -91,8 +98,25 @@ pub fn client(trust: Trust<'_>, server_name: &str) -> Result<Client, String> {
     })
 }
 
-/// A listener's TLS side: its certificate chain and private key (PEM files).
-pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, String> {
+/// A listener's certificate chain and private key, as PEM files (the
+/// `tls` section of the SMPP server and of the simulator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+impl ListenerTls {
+    /// The listener's TLS side; an unreadable file is an `InvalidInput`
+    /// error that names it.
+    pub(crate) fn acceptor(&self) -> io::Result<TlsAcceptor> {
+        acceptor(&self.cert_file, &self.key_file)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("tls: {e}")))
+    }
+}
+
+fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, String> {
     let chain = read_certificates(cert_file)?;
     let key = std::fs::read(key_file)
         .map_err(|e| e.to_string())
@@ -105,6 +129,26 @@ pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor, String
         .with_single_cert(chain, key)
         .map_err(|e| format!("{} with {}: {e}", cert_file.display(), key_file.display()))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// How long an accepted client has to complete its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Completes the TLS handshake of a connection a listener accepted and
+/// splits it into its halves. Run it in the connection's own task, so that
+/// a slow client does not hold the others up.
+pub async fn accept(acceptor: &TlsAcceptor, stream: TcpStream) -> io::Result<(Reader, BoxWrite)> {
+    let handshake = async {
+        stream.set_nodelay(true)?;
+        acceptor.accept(stream).await
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(stream) => Ok(wire::split(stream?)),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no TLS handshake within {HANDSHAKE_TIMEOUT:?}"),
+        )),
+    }
 }
 
 /// The certificates of a PEM file; at least one.

@@ -5,74 +5,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use common::pki::{Pki, SERVER_NAME};
 use common::{Recorder, eventually, message};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use relais_core::encoding::Encoding;
 use relais_engine::connector::{Connector, SubmitResult};
 use relais_smpp::esme::{Esme, EsmeConfig, EsmeTls};
 use relais_smpp::smsc::{Smsc, SmscAccount, SmscConfig, SmscTls};
 use relais_store::MessageStatus;
-
-/// The name in the simulator's certificate (the tests connect to 127.0.0.1).
-const SMSC_NAME: &str = "smsc.relais.test";
-
-/// PEM files in a temporary directory: two unrelated CAs, the simulator's
-/// certificate issued by the first, and a self-signed one made as
-/// `openssl req -x509` makes them (a CA certificate, which webpki alone
-/// refuses as a server's own).
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn generate() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let pki = Pki { dir };
-        let ca = pki.ca("ca", "relais test CA");
-        pki.ca("other-ca", "another CA");
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec![SMSC_NAME.to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-        pki.write("smsc.pem", &cert.pem());
-        pki.write("smsc.key", &key.serialize_pem());
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![SMSC_NAME.to_owned()]).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let cert = params.self_signed(&key).unwrap();
-        pki.write("self-signed.pem", &cert.pem());
-        pki.write("self-signed.key", &key.serialize_pem());
-        pki
-    }
-
-    fn ca(&self, file: &str, name: &str) -> CertifiedIssuer<'static, KeyPair> {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        self.write(&format!("{file}.pem"), &ca.pem());
-        ca
-    }
-
-    fn write(&self, file: &str, pem: &str) {
-        std::fs::write(self.path(file), pem).unwrap();
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.dir.path().join(file)
-    }
-
-    fn listener(&self, name: &str) -> SmscTls {
-        SmscTls {
-            cert_file: self.path(&format!("{name}.pem")),
-            key_file: self.path(&format!("{name}.key")),
-        }
-    }
-}
 
 async fn simulator(tls: Option<SmscTls>) -> Smsc {
     Smsc::start(SmscConfig {
@@ -106,7 +48,7 @@ fn trusting(ca_file: &Path) -> EsmeTls {
     EsmeTls {
         enabled: true,
         ca_file: Some(ca_file.to_owned()),
-        server_name: Some(SMSC_NAME.into()),
+        server_name: Some(SERVER_NAME.into()),
         insecure_skip_verify: false,
     }
 }
@@ -138,7 +80,7 @@ async fn submit_and_get_the_receipt(smsc: &Smsc, tls: EsmeTls) {
 #[tokio::test]
 async fn bind_submit_and_receipt_over_tls() {
     let pki = Pki::generate();
-    let smsc = simulator(Some(pki.listener("smsc"))).await;
+    let smsc = simulator(Some(pki.listener("server"))).await;
     submit_and_get_the_receipt(&smsc, trusting(&pki.path("ca.pem"))).await;
 }
 
@@ -168,8 +110,12 @@ async fn an_untrusted_certificate_fails_the_bind_with_a_clear_error() {
         ..trusting(&pki.path(ca_file))
     };
     let cases = [
-        ("smsc", trusting(&pki.path("other-ca.pem")), "UnknownIssuer"),
-        ("smsc", by_host("ca.pem"), "not valid for name"),
+        (
+            "server",
+            trusting(&pki.path("other-ca.pem")),
+            "UnknownIssuer",
+        ),
+        ("server", by_host("ca.pem"), "not valid for name"),
         // A pinned certificate is checked for its name too.
         (
             "self-signed",
@@ -221,7 +167,7 @@ async fn a_tls_connector_never_falls_back_to_plaintext() {
 #[tokio::test]
 async fn the_tls_listener_refuses_plaintext() {
     let pki = Pki::generate();
-    let smsc = simulator(Some(pki.listener("smsc"))).await;
+    let smsc = simulator(Some(pki.listener("server"))).await;
     let esme = Esme::start(
         esme_config(&smsc, EsmeTls::default()),
         Arc::new(Recorder::default()),
@@ -245,7 +191,7 @@ async fn tls_options_that_cannot_work_are_refused_at_start() {
     let missing = pki.path("missing.pem");
     let error = start(trusting(&missing));
     assert!(error.contains("missing.pem"), "{error}");
-    let error = start(trusting(&pki.path("smsc.key")));
+    let error = start(trusting(&pki.path("server.key")));
     assert!(error.contains("no PEM certificate"), "{error}");
     let error = start(EsmeTls {
         insecure_skip_verify: true,
@@ -262,7 +208,7 @@ async fn tls_options_that_cannot_work_are_refused_at_start() {
     let no_key = Smsc::start(SmscConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls: Some(SmscTls {
-            cert_file: pki.path("smsc.pem"),
+            cert_file: pki.path("server.pem"),
             key_file: missing,
         }),
         ..SmscConfig::default()

@@ -43,8 +43,8 @@ pub struct Config {
     /// Carrier links over SMPP (ESME connectors), named for routes; each
     /// with its `tls` section (see [`relais_smpp::esme::EsmeTls`]).
     pub smpp_connectors: Vec<EsmeConfig>,
-    /// The SMPP server front door (clients bind with an account's SMPP login);
-    /// absent: not served.
+    /// The SMPP server front door (clients bind with an account's SMPP login),
+    /// TLS only with its `tls` section; absent: not served.
     pub smpp_server: Option<ServerConfig>,
     /// Segment rate per connector name.
     pub rates: BTreeMap<String, RateSection>,
@@ -388,6 +388,33 @@ name = "plain"
         )
         .unwrap_err();
         assert!(err.contains("verify"), "{err}");
+    }
+
+    #[test]
+    fn smpp_server_with_tls() {
+        let config = from_toml(
+            r#"
+[smpp_server]
+listen = "0.0.0.0:3550"
+tls = { cert_file = "/etc/relais/smpp.pem", key_file = "/etc/relais/smpp.key" }
+"#,
+        )
+        .unwrap();
+        let server = config.smpp_server.unwrap();
+        assert_eq!(server.listen.port(), 3550);
+        let tls = server.tls.unwrap();
+        assert_eq!(tls.cert_file, Path::new("/etc/relais/smpp.pem"));
+        assert_eq!(tls.key_file, Path::new("/etc/relais/smpp.key"));
+        let plain = from_toml("[smpp_server]\nlisten = \"0.0.0.0:2775\"\n").unwrap();
+        assert_eq!(plain.smpp_server.unwrap().tls, None);
+
+        let err = from_toml(
+            "[smpp_server]\ntls = { cert_file = \"a.pem\", key_file = \"a.key\", ca_file = \"ca.pem\" }\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("ca_file"), "{err}");
+        let err = from_toml("[smpp_server]\ntls = { cert_file = \"a.pem\" }\n").unwrap_err();
+        assert!(err.contains("key_file"), "{err}");
     }
 
     #[test]

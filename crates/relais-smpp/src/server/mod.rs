@@ -49,6 +49,9 @@
 //! - `enquire_link`, `unbind`, `generic_nack` for undecodable PDUs (or the
 //!   command's response naming the invalid field), ESME_RINVCMDID for
 //!   commands it does not serve (data_sm, broadcast_sm…).
+//! - With `tls`, every connection is TLS (rustls, certificate and key read
+//!   once at start): a client that fails the handshake, a plaintext one
+//!   included, is dropped before any bind. Sessions are the same either way.
 
 mod query;
 mod receipts;
@@ -69,17 +72,22 @@ use relais_core::pricing::RouteClass;
 use relais_engine::send::Pipeline;
 use relais_store::{Account, AccountId, Millis, StoreResult, Webhook, WebhookResult};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
+use crate::tls;
+pub use crate::tls::ListenerTls;
 use crate::wire::{self, Outbox};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Serve TLS (only) with this certificate; absent: plain TCP.
+    pub tls: Option<ListenerTls>,
     /// The `system_id` binds are answered with.
     pub system_id: String,
     /// Kind and route class of what SMPP clients send (SMPP carries neither).
@@ -111,6 +119,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 2776)),
+            tls: None,
             system_id: "relais".into(),
             kind: MessageKind::Transactional,
             route_class: RouteClass::Premium,
@@ -323,13 +332,16 @@ pub struct SmppServer {
 }
 
 impl SmppServer {
-    /// Binds `config.listen` (port 0 picks one) and serves until [`shutdown`](Self::shutdown).
+    /// Binds `config.listen` (port 0 picks one) and serves until
+    /// [`shutdown`](Self::shutdown). An unreadable `tls` file is an
+    /// `InvalidInput` error naming it.
     pub async fn start(
         config: ServerConfig,
         pipeline: Arc<Pipeline>,
         auth: Arc<dyn SmppAuth>,
         receipts: Arc<dyn ReceiptQueue>,
     ) -> io::Result<SmppServer> {
+        let tls = config.tls.as_ref().map(ListenerTls::acceptor).transpose()?;
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -343,7 +355,7 @@ impl SmppServer {
             shutdown: shutdown_rx,
         });
         let tasks = vec![
-            tokio::spawn(accept(listener, inner.clone())),
+            tokio::spawn(accept(listener, tls, inner.clone())),
             tokio::spawn(receipts::run(inner)),
         ];
         Ok(SmppServer {
@@ -367,17 +379,22 @@ impl SmppServer {
     }
 }
 
-async fn accept(listener: TcpListener, inner: Arc<Inner>) {
+async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>, inner: Arc<Inner>) {
     let mut shutdown = inner.shutdown.clone();
     let mut sessions = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match wire::split_tcp(stream) {
-                    Ok((reader, writer)) => {
-                        sessions.spawn(session::serve(inner.clone(), reader, writer, peer));
+                Ok((stream, peer)) => match &tls {
+                    None => match wire::split_tcp(stream) {
+                        Ok((reader, writer)) => {
+                            sessions.spawn(session::serve(inner.clone(), reader, writer, peer));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "smpp: connection setup failed"),
+                    },
+                    Some(tls) => {
+                        sessions.spawn(serve_tls(inner.clone(), tls.clone(), stream, peer));
                     }
-                    Err(e) => tracing::warn!(error = %e, "smpp: connection setup failed"),
                 },
                 Err(e) => {
                     tracing::warn!(error = %e, "smpp: accept failed");
@@ -390,4 +407,20 @@ async fn accept(listener: TcpListener, inner: Arc<Inner>) {
     }
     // Sessions see the shutdown too and unbind their clients.
     while sessions.join_next().await.is_some() {}
+}
+
+/// A TLS connection's session, once its handshake is done (or given up at
+/// shutdown, which waits for every session).
+async fn serve_tls(inner: Arc<Inner>, acceptor: TlsAcceptor, stream: TcpStream, peer: SocketAddr) {
+    let mut shutdown = inner.shutdown.clone();
+    let handshake = tokio::select! {
+        done = tls::accept(&acceptor, stream) => done,
+        _ = shutdown.wait_for(|&stop| stop) => return,
+    };
+    match handshake {
+        Ok((reader, writer)) => session::serve(inner, reader, writer, peer).await,
+        Err(e) => {
+            tracing::info!(%peer, error = %e, "smpp: TLS handshake failed, connection dropped")
+        }
+    }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod fixture;
+pub mod pki;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
