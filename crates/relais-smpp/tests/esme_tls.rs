@@ -9,12 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::pki::{Pki, SERVER_NAME};
-use common::{Recorder, eventually, message};
-use relais_core::encoding::Encoding;
-use relais_engine::connector::{Connector, SubmitResult};
+use common::{Recorder, eventually, one_message_and_its_receipt};
+use relais_engine::connector::Connector;
 use relais_smpp::esme::{Esme, EsmeConfig, EsmeTls};
 use relais_smpp::smsc::{Smsc, SmscAccount, SmscConfig, SmscTls};
-use relais_store::MessageStatus;
 
 async fn simulator(tls: Option<SmscTls>) -> Smsc {
     Smsc::start(SmscConfig {
@@ -57,18 +55,7 @@ fn trusting(ca_file: &Path) -> EsmeTls {
 async fn submit_and_get_the_receipt(smsc: &Smsc, tls: EsmeTls) {
     let sink = Arc::new(Recorder::default());
     let esme = Esme::start(esme_config(smsc, tls), sink.clone()).unwrap();
-    eventually(5, "the TLS bind", || esme.is_up()).await;
-    assert_eq!(esme.last_error(), None);
-    let results = esme
-        .submit(&[message(1, "+33612345678", "over TLS", Encoding::Gsm7)])
-        .await;
-    let SubmitResult::Accepted { carrier_ids } = &results[0] else {
-        panic!("not accepted: {results:?}");
-    };
-    eventually(5, "the receipt over TLS", || sink.reports().len() == 1).await;
-    let report = &sink.reports()[0];
-    assert_eq!(&report.carrier_id, &carrier_ids[0]);
-    assert_eq!(report.status, MessageStatus::Delivered);
+    one_message_and_its_receipt(&esme, &sink).await;
     eventually(5, "the receipt acknowledged", || {
         smsc.stats().receipts_acked == 1
     })

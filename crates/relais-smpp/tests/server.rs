@@ -37,6 +37,17 @@ fn submit(destination: &str, data_coding: u8, short_message: Vec<u8>) -> ShortMe
     }
 }
 
+/// Submits, checks it was accepted and answers its message id.
+async fn accepted(
+    client: &mut Client,
+    fields: &ShortMessage,
+    tlvs: Vec<MessageSubmissionRequestTlvValue>,
+) -> String {
+    let (code, id) = send(client, fields, tlvs).await;
+    assert_eq!(code, CommandStatus::EsmeRok);
+    id.expect("a message id")
+}
+
 /// Submits and answers (status, message id).
 async fn send(
     client: &mut Client,
@@ -138,9 +149,7 @@ async fn gsm7_ucs2_and_latin1_texts_are_committed() {
     let mut client = bound(&fixture, BindAs::Transmitter).await;
 
     let gsm = relais_core::gsm7::encode("Hello {relais} 10€").unwrap();
-    let (code, id) = send(&mut client, &submit("33612345678", 0, gsm), vec![]).await;
-    assert_eq!(code, CommandStatus::EsmeRok);
-    let id = id.unwrap();
+    let id = accepted(&mut client, &submit("33612345678", 0, gsm), vec![]).await;
     assert_eq!(
         stored(&fixture, &id).await,
         ("+33612345678".to_owned(), "Hello {relais} 10€".to_owned())
@@ -157,18 +166,16 @@ async fn gsm7_ucs2_and_latin1_texts_are_committed() {
 
     let text = "Emoji 😀 et ça 🎉";
     let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-    let (code, id) = send(&mut client, &submit("33612345678", 8, utf16), vec![]).await;
-    assert_eq!(code, CommandStatus::EsmeRok);
-    assert_eq!(stored(&fixture, &id.unwrap()).await.1, text);
+    let id = accepted(&mut client, &submit("33612345678", 8, utf16), vec![]).await;
+    assert_eq!(stored(&fixture, &id).await.1, text);
 
-    let (code, id) = send(
+    let id = accepted(
         &mut client,
         &submit("33612345678", 3, b"caf\xe9".to_vec()),
         vec![],
     )
     .await;
-    assert_eq!(code, CommandStatus::EsmeRok);
-    assert_eq!(stored(&fixture, &id.unwrap()).await.1, "café");
+    assert_eq!(stored(&fixture, &id).await.1, "café");
 
     // National format, read in the account's region; text in message_payload.
     let mut fields = submit("0612345678", 0, Vec::new());
@@ -176,10 +183,9 @@ async fn gsm7_ucs2_and_latin1_texts_are_committed() {
     let payload = MessageSubmissionRequestTlvValue::MessagePayload(MessagePayload::new(
         AnyOctetString::from_static_slice(b"From the payload"),
     ));
-    let (code, id) = send(&mut client, &fields, vec![payload]).await;
-    assert_eq!(code, CommandStatus::EsmeRok);
+    let id = accepted(&mut client, &fields, vec![payload]).await;
     assert_eq!(
-        stored(&fixture, &id.unwrap()).await,
+        stored(&fixture, &id).await,
         ("+33612345678".to_owned(), "From the payload".to_owned())
     );
     fixture.stop().await;
@@ -500,14 +506,12 @@ fn receipt_of(command: &Command) -> (String, String, Option<String>, Option<u8>)
 async fn receipts_come_back_on_the_transceiver() {
     let fixture = Fixture::start(Options::default()).await;
     let mut client = bound(&fixture, BindAs::Transceiver).await;
-    let (code, id) = send(
+    let id = accepted(
         &mut client,
         &submit("33612345678", 0, b"hello".to_vec()),
         vec![],
     )
     .await;
-    assert_eq!(code, CommandStatus::EsmeRok);
-    let id = id.unwrap();
     let receipt = client.deliver_sm().await;
     let (source, text, receipted, state) = receipt_of(&receipt);
     assert_eq!(source, "33612345678");
@@ -598,9 +602,7 @@ async fn submit_from_long_number(client: &mut Client) -> String {
         registered_delivery: 0,
         ..submit("33612345678", 0, b"hi".to_vec())
     };
-    let (code, id) = send(client, &fields, vec![]).await;
-    assert_eq!(code, CommandStatus::EsmeRok);
-    id.unwrap()
+    accepted(client, &fields, vec![]).await
 }
 
 /// The fields of an MO `deliver_sm`, checking its addresses.
@@ -801,14 +803,12 @@ async fn foreign_campaign(fixture: &Fixture) -> String {
 async fn query_sm_answers_the_message_state() {
     let fixture = Fixture::start(Options::default()).await;
     let mut client = bound(&fixture, BindAs::Transmitter).await;
-    let (code, id) = send(
+    let id = accepted(
         &mut client,
         &submit("33612345678", 0, b"hi".to_vec()),
         vec![],
     )
     .await;
-    assert_eq!(code, CommandStatus::EsmeRok);
-    let id = id.unwrap();
     assert!(delivered(&fixture, &id).await);
     let (code, final_date, state) = query(&mut client, &id).await;
     assert_eq!(code, CommandStatus::EsmeRok);

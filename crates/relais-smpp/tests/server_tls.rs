@@ -10,16 +10,14 @@ use std::sync::Arc;
 
 use common::fixture::{Fixture, Options, PASSWORD, SYSTEM_ID, StaticAuth};
 use common::pki::{Pki, SERVER_NAME};
-use common::{Recorder, eventually, message};
-use relais_core::encoding::Encoding;
-use relais_engine::connector::{Connector, SubmitResult};
+use common::{Recorder, one_message_and_its_receipt};
 use relais_engine::send::{Pipeline, SendSettings};
 use relais_smpp::esme::{Esme, EsmeConfig, EsmeTls};
 use relais_smpp::pdu::c_string;
 use relais_smpp::server::store_backed::StoreReceipts;
 use relais_smpp::server::{ListenerTls, ServerConfig, SmppServer};
+use relais_store::Store;
 use relais_store::sqlite::SqliteStore;
-use relais_store::{MessageStatus, Store};
 use rusmpp::pdus::BindTransceiver;
 use rusmpp::{Command, CommandStatus};
 
@@ -58,19 +56,7 @@ async fn an_esme_binds_over_tls_submits_and_gets_its_receipt() {
         sink.clone(),
     )
     .unwrap();
-    eventually(5, "the TLS bind", || esme.is_up()).await;
-    assert_eq!(esme.last_error(), None);
-
-    let results = esme
-        .submit(&[message(1, "+33612345678", "over TLS", Encoding::Gsm7)])
-        .await;
-    let SubmitResult::Accepted { carrier_ids } = &results[0] else {
-        panic!("not accepted: {results:?}");
-    };
-    eventually(5, "the receipt over TLS", || sink.reports().len() == 1).await;
-    let report = &sink.reports()[0];
-    assert_eq!(&report.carrier_id, &carrier_ids[0]);
-    assert_eq!(report.status, MessageStatus::Delivered);
+    one_message_and_its_receipt(&esme, &sink).await;
 
     esme.shutdown().await;
     fixture.stop().await;

@@ -14,8 +14,11 @@ use relais_core::number::Country;
 use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_core::segments;
-use relais_smpp::esme::Sink;
-use relais_store::{CarrierReport, NewInbound, OutboundMessage, StoreError, StoreResult};
+use relais_engine::connector::{Connector, SubmitResult};
+use relais_smpp::esme::{Esme, Sink};
+use relais_store::{
+    CarrierReport, MessageStatus, NewInbound, OutboundMessage, StoreError, StoreResult,
+};
 
 /// Records what a connector reports; can refuse the first reports.
 #[derive(Default)]
@@ -98,4 +101,21 @@ pub fn utf16(bytes: &[u8]) -> String {
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
         .collect();
     String::from_utf16(&units).unwrap()
+}
+
+/// Waits for `esme` to bind without error, submits one message and waits for
+/// its delivered receipt, matched by carrier id, in `sink`.
+pub async fn one_message_and_its_receipt(esme: &Esme, sink: &Recorder) {
+    eventually(5, "the bind", || esme.is_up()).await;
+    assert_eq!(esme.last_error(), None);
+    let results = esme
+        .submit(&[message(1, "+33612345678", "one message", Encoding::Gsm7)])
+        .await;
+    let SubmitResult::Accepted { carrier_ids } = &results[0] else {
+        panic!("not accepted: {results:?}");
+    };
+    eventually(5, "the receipt", || sink.reports().len() == 1).await;
+    let report = &sink.reports()[0];
+    assert_eq!(&report.carrier_id, &carrier_ids[0]);
+    assert_eq!(report.status, MessageStatus::Delivered);
 }
