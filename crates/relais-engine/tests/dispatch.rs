@@ -92,13 +92,7 @@ async fn setup() -> Setup {
     );
     let account = store
         .create_account(
-            NewAccount {
-                name: "acme".into(),
-                email: None,
-                balance: Some(Amount::from_units(10)),
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
+            NewAccount::new("acme", Some(Amount::from_units(10))),
             relais_engine::clock::now_ms(),
         )
         .await

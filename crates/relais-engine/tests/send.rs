@@ -10,8 +10,7 @@ use relais_core::plan::{PlanError, Recipient, SendRequest};
 use relais_engine::send::{Pipeline, SendError, SendOptions, SendOutcome, SendSettings};
 use relais_store::sqlite::{SqliteOptions, SqliteStore};
 use relais_store::{
-    Account, AccountSettings, CampaignFilter, CampaignMeta, IdempotencyRecord, NewAccount,
-    NumberList, Page, Store,
+    Account, CampaignFilter, CampaignMeta, IdempotencyRecord, NewAccount, NumberList, Page, Store,
 };
 
 struct Setup {
@@ -31,13 +30,7 @@ async fn setup(balance: Option<Amount>) -> Setup {
     );
     let account = store
         .create_account(
-            NewAccount {
-                name: "acme".into(),
-                email: None,
-                balance,
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
+            NewAccount::new("acme", balance),
             jiff::Timestamp::now().as_millisecond(),
         )
         .await

@@ -27,7 +27,7 @@ use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
 use relais_smpp::esme::{Esme, EsmeConfig, EsmeTls};
 use relais_smpp::smsc::{Smsc, SmscConfig, SmscTls};
 use relais_store::sqlite::SqliteStore;
-use relais_store::{AccountSettings, NewAccount, Store};
+use relais_store::{NewAccount, Store};
 use tokio::sync::{Notify, watch};
 
 #[tokio::main]
@@ -53,13 +53,7 @@ async fn main() {
     );
     let account = store
         .create_account(
-            NewAccount {
-                name: "bench".into(),
-                email: None,
-                balance: None,
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
+            NewAccount::new("bench", None),
             relais_engine::clock::now_ms(),
         )
         .await

@@ -17,8 +17,7 @@ use relais_smpp::server::{
 };
 use relais_store::sqlite::SqliteStore;
 use relais_store::{
-    Account, AccountId, AccountSettings, Millis, NewAccount, Store, StoreResult, Webhook,
-    WebhookResult,
+    Account, AccountId, Millis, NewAccount, Store, StoreResult, Webhook, WebhookResult,
 };
 use rusmpp::pdus::BindTransceiver;
 use rusmpp::tokio_codec::CommandCodec;
@@ -74,13 +73,7 @@ async fn main() {
     );
     let account = store
         .create_account(
-            NewAccount {
-                name: "bench".into(),
-                email: None,
-                balance: None,
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
+            NewAccount::new("bench", None),
             jiff::Timestamp::now().as_millisecond(),
         )
         .await

@@ -17,7 +17,7 @@ use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
 use relais_smpp::esme::{Esme, EsmeConfig};
 use relais_smpp::smsc::{IdFormat, Mo, MoConcat, Smsc, SmscConfig};
 use relais_store::sqlite::SqliteStore;
-use relais_store::{AccountSettings, MessageStatus, NewAccount, Page, Store};
+use relais_store::{MessageStatus, NewAccount, Page, Store};
 use tokio::sync::{Notify, watch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,16 +30,7 @@ async fn campaign_through_the_connector_is_delivered() {
             .unwrap(),
     );
     let account = store
-        .create_account(
-            NewAccount {
-                name: "acme".into(),
-                email: None,
-                balance: None,
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
-            0,
-        )
+        .create_account(NewAccount::new("acme", None), 0)
         .await
         .unwrap();
 

@@ -13,8 +13,7 @@ use relais_engine::events::EventSink;
 use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
 use relais_smpp::pdu::{Address, ShortMessage, c_string, split_udh};
 use relais_store::{
-    AccountSettings, CampaignStatus, Inbound, MessageStatus, NewAccount, NewInbound, NumberList,
-    Page,
+    CampaignStatus, Inbound, MessageStatus, NewAccount, NewInbound, NumberList, Page,
 };
 use rusmpp::pdus::{CancelSm, QuerySm, ReplaceSm, SubmitMulti};
 use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
@@ -768,13 +767,7 @@ async fn foreign_campaign(fixture: &Fixture) -> String {
     let other = fixture
         .store
         .create_account(
-            NewAccount {
-                name: "someone-else".into(),
-                email: None,
-                balance: None,
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
+            NewAccount::new("someone-else", None),
             jiff::Timestamp::now().as_millisecond(),
         )
         .await

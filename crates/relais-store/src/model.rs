@@ -230,6 +230,20 @@ pub struct NewAccount {
     pub settings: AccountSettings,
 }
 
+impl NewAccount {
+    /// A live (not sandbox) account with the default settings and no e-mail;
+    /// `balance` `None` is postpaid.
+    pub fn new(name: impl Into<String>, balance: Option<Amount>) -> Self {
+        NewAccount {
+            name: name.into(),
+            email: None,
+            balance,
+            sandbox: false,
+            settings: AccountSettings::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
     pub id: i64,

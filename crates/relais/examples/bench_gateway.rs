@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use relais::config::{Config, PostgresSection};
 use relais::wiring;
 use relais_engine::progress::{Progress, watch_delivery};
-use relais_store::{AccountSettings, NewAccount, Store};
+use relais_store::{NewAccount, Store};
 
 const DEFAULT_POSTGRES: &str = "postgres://root@127.0.0.1:5432/test";
 
@@ -170,13 +170,7 @@ async fn run(label: &str, nodes: &[Config], body: &str, n: usize) {
 async fn bench_key(store: &dyn Store) -> String {
     let account = store
         .create_account(
-            NewAccount {
-                name: "bench".into(),
-                email: None,
-                balance: None,
-                sandbox: false,
-                settings: AccountSettings::default(),
-            },
+            NewAccount::new("bench", None),
             relais_engine::clock::now_ms(),
         )
         .await

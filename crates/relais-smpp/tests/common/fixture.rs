@@ -19,7 +19,7 @@ use relais_smpp::pdu::c_string;
 use relais_smpp::server::store_backed::StoreReceipts;
 use relais_smpp::server::{AuthError, ServerConfig, SmppAccount, SmppAuth, SmppServer};
 use relais_store::sqlite::SqliteStore;
-use relais_store::{Account, AccountId, AccountSettings, NewAccount, Store};
+use relais_store::{Account, AccountId, NewAccount, Store};
 use rusmpp::pdus::{BindReceiver, BindTransceiver, BindTransmitter};
 use rusmpp::tokio_codec::CommandCodec;
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
@@ -106,13 +106,7 @@ impl Fixture {
         );
         let account = store
             .create_account(
-                NewAccount {
-                    name: "smpp-client".into(),
-                    email: None,
-                    balance: options.balance,
-                    sandbox: false,
-                    settings: AccountSettings::default(),
-                },
+                NewAccount::new("smpp-client", options.balance),
                 jiff::Timestamp::now().as_millisecond(),
             )
             .await
