@@ -90,6 +90,21 @@ impl CallbackRenderer for NativeCallbacks {
         body.ok()
             .map(|body| RenderedCallback::new(body, "application/json"))
     }
+
+    /// A JSON array of the events, in order (`webhooks.batch_max`).
+    fn join(&self, _source: &str, events: Vec<RenderedCallback>) -> Option<RenderedCallback> {
+        let mut body =
+            Vec::with_capacity(events.iter().map(|e| e.body.len() + 1).sum::<usize>() + 1);
+        body.push(b'[');
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&event.body);
+        }
+        body.push(b']');
+        Some(RenderedCallback::new(body, "application/json"))
+    }
 }
 
 /// The renderer the gateway runs: a campaign that came through a provider
@@ -101,5 +116,14 @@ impl CallbackRenderer for DoorCallbacks {
     fn render(&self, webhook: &Webhook, facts: &CallbackFacts) -> Option<RenderedCallback> {
         crate::dialects::render_callback(webhook, facts)
             .unwrap_or_else(|| NativeCallbacks.render(webhook, facts))
+    }
+
+    /// Native events are joined; a provider dialect keeps its provider's one
+    /// event per request.
+    fn join(&self, source: &str, events: Vec<RenderedCallback>) -> Option<RenderedCallback> {
+        match crate::dialects::callback_renderer(source) {
+            Some(_) => None,
+            None => NativeCallbacks.join(source, events),
+        }
     }
 }

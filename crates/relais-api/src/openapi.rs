@@ -114,6 +114,15 @@ pub mod schemas {
         Devices,
     }
 
+    /// Which status changes are pushed to a callback: every one, or only the
+    /// final one (one callback per message).
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CallbackEvents {
+        All,
+        Final,
+    }
+
     #[derive(Serialize, ToSchema)]
     #[serde(rename_all = "snake_case")]
     pub enum MessageStatus {

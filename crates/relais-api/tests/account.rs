@@ -172,7 +172,7 @@ async fn webhooks_are_validated_and_the_secret_shown_once() {
     let app = TestApp::new().await;
     assert_eq!(
         app.get("/v1/webhooks").await.json(),
-        json!({"dlr": null, "inbound": null, "has_secret": false})
+        json!({"dlr": null, "inbound": null, "callback_events": "all", "batch_max": null, "has_secret": false})
     );
 
     let put = app
@@ -205,7 +205,7 @@ async fn webhooks_are_validated_and_the_secret_shown_once() {
     let get = app.get("/v1/webhooks").await.json();
     assert_eq!(
         get,
-        json!({"dlr": "https://example.com/dlr", "inbound": "https://example.com/mo", "has_secret": true})
+        json!({"dlr": "https://example.com/dlr", "inbound": "https://example.com/mo", "callback_events": "all", "batch_max": null, "has_secret": true})
     );
     let keep = app
         .call(
@@ -217,7 +217,7 @@ async fn webhooks_are_validated_and_the_secret_shown_once() {
         .json();
     assert_eq!(
         keep,
-        json!({"dlr": "https://example.com/v2", "inbound": null, "has_secret": true})
+        json!({"dlr": "https://example.com/v2", "inbound": null, "callback_events": "all", "batch_max": null, "has_secret": true})
     );
     assert_eq!(
         app.store

@@ -48,6 +48,7 @@ fn campaign() -> Campaign {
         send_at: AT,
         expires_at: None,
         callback_url: None,
+        callback_events: None,
         tag: None,
         created_at: AT,
     }

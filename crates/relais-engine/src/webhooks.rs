@@ -1,14 +1,31 @@
 //! The webhook outbox worker: leases due callbacks from the store, renders each
 //! in its door's shape, signs it, POSTs it, and records the result, retrying
 //! with exponential backoff until the client answers 2xx.
+//!
+//! It works as a pipeline, so that the cost per callback is a fraction of a
+//! store round trip and no batch waits for its slowest member:
+//! - a batch is claimed with one statement and what rendering it needs
+//!   (accounts, messages, campaigns, replies) read with one more
+//!   ([`Store::webhook_facts`]);
+//! - its requests go out `concurrency` at a time, and the next batch is
+//!   claimed as soon as fewer than `concurrency` requests wait, not when the
+//!   whole batch is done;
+//! - results are recorded by a task of their own, many per transaction
+//!   ([`Store::finish_webhooks`]).
+//!
+//! A callback is marked delivered only after its client answered 2xx, so a
+//! crash at any point re-sends (after the lease) at most what was in flight:
+//! every callback arrives at least once.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use relais_store::{
-    Account, Campaign, EventKind, Inbound, Message, Store, StoreResult, Webhook, WebhookResult,
+    Account, Campaign, EventKind, Inbound, Message, Millis, Store, StoreError, Webhook,
+    WebhookFacts, WebhookResult,
 };
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::callback_url::{check_callback_url, is_internal};
@@ -36,6 +53,39 @@ impl CallbackFacts {
         match self {
             CallbackFacts::Status { account, .. } | CallbackFacts::Inbound { account, .. } => {
                 account
+            }
+        }
+    }
+
+    /// The facts of `webhook` among those read for its batch; `None` when a
+    /// record it names no longer exists (or is another account's). A status
+    /// callback reports the status the event was about, not a later one.
+    pub fn of(webhook: &Webhook, facts: &WebhookFacts) -> Option<CallbackFacts> {
+        let account = facts.accounts.get(&webhook.account_id)?;
+        match webhook.kind {
+            EventKind::Status => {
+                let message = facts.messages.get(&webhook.message_id?)?;
+                let campaign = facts.campaigns.get(&message.campaign_id)?;
+                if message.account_id != account.id || campaign.account_id != account.id {
+                    return None;
+                }
+                let mut message = message.clone();
+                if let Some(status) = webhook.status {
+                    message.status = status;
+                    message.updated_at = webhook.at;
+                }
+                Some(CallbackFacts::Status {
+                    account: account.clone(),
+                    campaign: campaign.clone(),
+                    message,
+                })
+            }
+            EventKind::Inbound | EventKind::Stop => {
+                let inbound = facts.inbound.get(&webhook.inbound_id?)?;
+                (inbound.account_id == account.id).then(|| CallbackFacts::Inbound {
+                    account: account.clone(),
+                    inbound: inbound.clone(),
+                })
             }
         }
     }
@@ -67,6 +117,14 @@ pub trait CallbackRenderer: Send + Sync + 'static {
     /// `None` when that door sends no callback for this event (the outbox entry
     /// is then finished without a request).
     fn render(&self, webhook: &Webhook, facts: &CallbackFacts) -> Option<RenderedCallback>;
+
+    /// One request carrying several events of the door `source` to one URL,
+    /// for accounts that ask for batches (`webhooks.batch_max`); `None` when
+    /// that door sends one event per request (a provider's own shape).
+    fn join(&self, source: &str, events: Vec<RenderedCallback>) -> Option<RenderedCallback> {
+        let _ = (source, events);
+        None
+    }
 }
 
 /// Delivery settings of the outbox worker.
@@ -142,6 +200,27 @@ pub struct WebhookWorker {
     config: WebhookConfig,
 }
 
+/// One request to send: one callback, or several joined (batched webhooks).
+struct Delivery {
+    /// The callbacks it carries, with their attempts so far.
+    webhooks: Vec<(i64, u32)>,
+    url: String,
+    event: &'static str,
+    callback: RenderedCallback,
+    secret: String,
+    /// The callbacks' lease: a request that could outlast it is not started
+    /// (another worker may have the callbacks by then).
+    lease_until: Millis,
+}
+
+/// What a claim gave: requests to send, and results known without one.
+#[derive(Default)]
+struct Claimed {
+    count: usize,
+    deliveries: Vec<Delivery>,
+    settled: Vec<(i64, WebhookResult)>,
+}
+
 impl WebhookWorker {
     pub fn new(
         store: Arc<dyn Store>,
@@ -165,112 +244,232 @@ impl WebhookWorker {
         }
     }
 
-    /// Delivers due callbacks until `shutdown` turns true.
+    /// Delivers due callbacks until `shutdown` turns true, then lets the
+    /// requests in flight finish and records their results. Callbacks claimed
+    /// but not yet sent stay leased and are sent after their lease ends.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let poll = Duration::from_millis(self.config.poll_interval_ms);
-        while !*shutdown.borrow() {
-            match self.deliver_due().await {
-                Ok(0) => {
+        let concurrency = self.config.concurrency.max(1);
+        let (results, recorded) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record_results(self.store.clone(), recorded));
+        let mut queue: VecDeque<Delivery> = VecDeque::new();
+        let mut in_flight = JoinSet::new();
+        // After a claim that found fewer than it asked for, the next one waits
+        // for the poll interval (or for the queue to run dry).
+        let mut next_claim = tokio::time::Instant::now();
+        loop {
+            let stopping = *shutdown.borrow();
+            if !stopping && queue.len() < concurrency && tokio::time::Instant::now() >= next_claim {
+                match self.claim().await {
+                    Ok(claimed) => {
+                        if claimed.count < self.config.batch_size as usize {
+                            next_claim = tokio::time::Instant::now() + poll;
+                        }
+                        if !claimed.settled.is_empty() {
+                            count_results(&claimed.settled);
+                            let _ = results.send(claimed.settled);
+                        }
+                        queue.extend(claimed.deliveries);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhook outbox: claiming failed");
+                        next_claim = tokio::time::Instant::now() + poll;
+                    }
+                }
+            }
+            while !stopping && in_flight.len() < concurrency {
+                let Some(delivery) = queue.pop_front() else {
+                    break;
+                };
+                let timeout = i64::try_from(self.config.timeout_ms).unwrap_or(i64::MAX);
+                if clock::now_ms().saturating_add(timeout) > delivery.lease_until {
+                    tracing::debug!(
+                        callbacks = delivery.webhooks.len(),
+                        "webhook lease too short for a request: left to be claimed again"
+                    );
+                    continue;
+                }
+                let worker = self.clone();
+                in_flight.spawn(async move { worker.send(delivery).await });
+            }
+            if in_flight.is_empty() {
+                if stopping {
+                    break;
+                }
+                if queue.is_empty() && tokio::time::Instant::now() < next_claim {
                     tokio::select! {
-                        _ = tokio::time::sleep(poll) => {}
+                        _ = tokio::time::sleep_until(next_claim) => {}
                         _ = shutdown.changed() => {}
                     }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "webhook outbox failed");
-                    tokio::time::sleep(poll).await;
+                continue;
+            }
+            tokio::select! {
+                Some(joined) = in_flight.join_next() => {
+                    let mut done = joined.expect("webhook task");
+                    while let Some(more) = in_flight.try_join_next() {
+                        done.extend(more.expect("webhook task"));
+                    }
+                    count_results(&done);
+                    let _ = results.send(done);
+                }
+                _ = shutdown.changed() => {}
+                _ = tokio::time::sleep_until(next_claim), if queue.len() < concurrency => {}
+            }
+        }
+        drop(results);
+        let _ = recorder.await;
+    }
+
+    /// Claims a batch, reads its facts, and turns it into requests.
+    #[tracing::instrument(name = "webhook_batch", skip_all, fields(claimed))]
+    async fn claim(&self) -> Result<Claimed, StoreError> {
+        let now = clock::now_ms();
+        let lease_until = now + self.config.lease_ms;
+        let webhooks = self
+            .store
+            .claim_webhooks(now, self.config.batch_size, lease_until)
+            .await?;
+        tracing::Span::current().record("claimed", webhooks.len());
+        if webhooks.is_empty() {
+            return Ok(Claimed::default());
+        }
+        let facts = self.store.webhook_facts(&webhooks).await?;
+        let mut claimed = Claimed {
+            count: webhooks.len(),
+            ..Claimed::default()
+        };
+        // Joined requests, by account, URL and door, in the order of their
+        // first callback.
+        let mut groups: HashMap<(i64, String, String), usize> = HashMap::new();
+        let mut joined: Vec<(String, u32, Vec<Delivery>)> = Vec::new();
+        for webhook in &webhooks {
+            let Some(callback_facts) = CallbackFacts::of(webhook, &facts) else {
+                claimed.settled.push((
+                    webhook.id,
+                    WebhookResult::GaveUp {
+                        error: "the event's records no longer exist".into(),
+                    },
+                ));
+                continue;
+            };
+            let Some(rendered) = self.renderer.render(webhook, &callback_facts) else {
+                claimed.settled.push((webhook.id, WebhookResult::Delivered));
+                continue;
+            };
+            if let Err(e) = check_callback_url(&webhook.url, self.config.allow_private) {
+                claimed.settled.push((
+                    webhook.id,
+                    WebhookResult::GaveUp {
+                        error: e.to_string(),
+                    },
+                ));
+                continue;
+            }
+            let account = callback_facts.account();
+            let delivery = Delivery {
+                webhooks: vec![(webhook.id, webhook.attempts)],
+                url: webhook.url.clone(),
+                event: event_name(webhook.kind),
+                callback: rendered,
+                secret: account.settings.webhook_secret.clone(),
+                lease_until,
+            };
+            match account.settings.webhooks.batch_max.filter(|&n| n > 1) {
+                None => claimed.deliveries.push(delivery),
+                Some(batch_max) => {
+                    let key = (account.id, webhook.url.clone(), webhook.source.clone());
+                    let index = *groups.entry(key).or_insert_with(|| {
+                        joined.push((webhook.source.clone(), batch_max, Vec::new()));
+                        joined.len() - 1
+                    });
+                    joined[index].2.push(delivery);
                 }
             }
         }
+        for (source, batch_max, members) in joined {
+            self.join(&source, batch_max, members, &mut claimed.deliveries);
+        }
+        Ok(claimed)
     }
 
-    /// Claims one batch of due callbacks and delivers them; answers how many.
-    /// SMPP clients' receipts (url `smpp:`) are never among them: the store
-    /// leaves those to the SMPP server (`Store::claim_smpp_receipts`), and
-    /// [`check_callback_url`] would refuse their scheme anyway.
-    pub async fn deliver_due(self: &Arc<Self>) -> StoreResult<usize> {
-        let now = clock::now_ms();
-        let due = self
-            .store
-            .claim_webhooks(now, self.config.batch_size, now + self.config.lease_ms)
-            .await?;
-        let count = due.len();
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        for webhook in due {
-            let permit = permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore open");
-            let worker = self.clone();
-            tasks.spawn(async move {
-                let result = worker.deliver(&webhook).await;
-                let label = match &result {
-                    WebhookResult::Delivered => "delivered",
-                    WebhookResult::Retry { .. } => "retry",
-                    WebhookResult::GaveUp { .. } => "gave_up",
-                };
-                metrics::counter!("relais_webhook_attempts_total", "result" => label).increment(1);
-                drop(permit);
-                worker
-                    .store
-                    .finish_webhook(webhook.id, result, clock::now_ms())
-                    .await
+    /// Joins the requests of one account, URL and door into requests of up to
+    /// `batch_max` events each, where the door has a joined shape; else they
+    /// go one by one.
+    fn join(
+        &self,
+        source: &str,
+        batch_max: u32,
+        members: Vec<Delivery>,
+        deliveries: &mut Vec<Delivery>,
+    ) {
+        let mut members = members.into_iter().peekable();
+        while members.peek().is_some() {
+            let chunk: Vec<Delivery> = members.by_ref().take(batch_max as usize).collect();
+            let bodies = chunk.iter().map(|d| d.callback.clone()).collect();
+            let Some(callback) = self.renderer.join(source, bodies) else {
+                deliveries.extend(chunk);
+                continue;
+            };
+            let first = &chunk[0];
+            deliveries.push(Delivery {
+                webhooks: chunk.iter().flat_map(|d| d.webhooks.clone()).collect(),
+                url: first.url.clone(),
+                event: BATCH_EVENT,
+                callback,
+                secret: first.secret.clone(),
+                lease_until: first.lease_until,
             });
         }
-        while let Some(joined) = tasks.join_next().await {
-            joined.expect("webhook task")?;
-        }
-        Ok(count)
     }
 
-    async fn deliver(&self, webhook: &Webhook) -> WebhookResult {
-        let facts = match self.facts(webhook).await {
-            Ok(Some(facts)) => facts,
-            Ok(None) => {
-                return WebhookResult::GaveUp {
-                    error: "the event's records no longer exist".into(),
-                };
-            }
-            Err(e) => return self.retry(webhook, format!("store: {e}")),
-        };
-        let Some(rendered) = self.renderer.render(webhook, &facts) else {
-            return WebhookResult::Delivered;
-        };
-        if let Err(e) = check_callback_url(&webhook.url, self.config.allow_private) {
-            return WebhookResult::GaveUp {
-                error: e.to_string(),
-            };
-        }
-        let account = facts.account();
+    /// Sends one request; answers the result of each callback it carries.
+    async fn send(&self, delivery: Delivery) -> Vec<(i64, WebhookResult)> {
         let timestamp = clock::now_ms() / 1000;
+        let ids: Vec<String> = delivery
+            .webhooks
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect();
         let mut request = self
             .client
-            .post(&webhook.url)
-            .header(reqwest::header::CONTENT_TYPE, rendered.content_type)
-            .header("x-relais-event", event_name(webhook.kind))
-            .header("x-relais-delivery", webhook.id.to_string())
+            .post(&delivery.url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                delivery.callback.content_type,
+            )
+            .header("x-relais-event", delivery.event)
+            .header("x-relais-delivery", ids.join(","))
             .header(TIMESTAMP_HEADER, timestamp.to_string());
-        if !account.settings.webhook_secret.is_empty() {
+        if !delivery.secret.is_empty() {
             request = request.header(
                 SIGNATURE_HEADER,
-                sign(&account.settings.webhook_secret, timestamp, &rendered.body),
+                sign(&delivery.secret, timestamp, &delivery.callback.body),
             );
         }
-        for (name, value) in rendered.headers {
+        for (name, value) in delivery.callback.headers {
             request = request.header(name, value);
         }
-        match request.body(rendered.body).send().await {
-            Ok(response) if response.status().is_success() => WebhookResult::Delivered,
-            Ok(response) => self.retry(webhook, format!("HTTP {}", response.status().as_u16())),
-            Err(e) => self.retry(webhook, e.without_url().to_string()),
-        }
+        let failure = match request.body(delivery.callback.body).send().await {
+            Ok(response) if response.status().is_success() => None,
+            Ok(response) => Some(format!("HTTP {}", response.status().as_u16())),
+            Err(e) => Some(e.without_url().to_string()),
+        };
+        delivery
+            .webhooks
+            .iter()
+            .map(|&(id, attempts)| {
+                let result = match &failure {
+                    None => WebhookResult::Delivered,
+                    Some(error) => self.retry(attempts, error.clone()),
+                };
+                (id, result)
+            })
+            .collect()
     }
 
-    fn retry(&self, webhook: &Webhook, error: String) -> WebhookResult {
-        let attempts = webhook.attempts + 1;
+    fn retry(&self, attempts_before: u32, error: String) -> WebhookResult {
+        let attempts = attempts_before + 1;
         if attempts >= self.config.max_attempts {
             WebhookResult::GaveUp { error }
         } else {
@@ -280,49 +479,65 @@ impl WebhookWorker {
             }
         }
     }
+}
 
-    async fn facts(&self, webhook: &Webhook) -> StoreResult<Option<CallbackFacts>> {
-        let Some(account) = self.store.account(webhook.account_id).await? else {
-            return Ok(None);
-        };
-        match webhook.kind {
-            EventKind::Status => {
-                let Some(message_id) = webhook.message_id else {
-                    return Ok(None);
-                };
-                let Some((mut message, _)) = self.store.message(account.id, message_id).await?
-                else {
-                    return Ok(None);
-                };
-                let Some(campaign) = self.store.campaign(account.id, message.campaign_id).await?
-                else {
-                    return Ok(None);
-                };
-                // Report the status the event was about, not a later one.
-                if let Some(status) = webhook.status {
-                    message.status = status;
-                    message.updated_at = webhook.at;
-                }
-                Ok(Some(CallbackFacts::Status {
-                    account,
-                    campaign,
-                    message,
-                }))
+/// The `x-relais-event` of a joined request (each event names its own).
+pub const BATCH_EVENT: &str = "batch";
+
+/// Results recorded per transaction at most.
+const RECORD_BATCH: usize = 1000;
+
+/// Records delivery results as they come, joining whatever has arrived into
+/// one transaction. A failing store is retried a few times; results that
+/// still cannot be recorded leave their callbacks leased, and so sent again
+/// after the lease: at least once, never lost.
+async fn record_results(
+    store: Arc<dyn Store>,
+    mut results: mpsc::UnboundedReceiver<Vec<(i64, WebhookResult)>>,
+) {
+    while let Some(mut batch) = results.recv().await {
+        while batch.len() < RECORD_BATCH {
+            match results.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(_) => break,
             }
-            EventKind::Inbound | EventKind::Stop => {
-                let Some(inbound_id) = webhook.inbound_id else {
-                    return Ok(None);
-                };
-                Ok(self
-                    .store
-                    .inbound_by_id(account.id, inbound_id)
-                    .await?
-                    .map(|inbound| CallbackFacts::Inbound { account, inbound }))
+        }
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1.. {
+            match store.finish_webhooks(&batch, clock::now_ms()).await {
+                Ok(()) => break,
+                Err(StoreError::NotFound) => {
+                    tracing::warn!("webhook outbox: a delivered callback no longer exists");
+                    break;
+                }
+                Err(e) if attempt < 6 => {
+                    tracing::warn!(error = %e, attempt, "webhook outbox: recording results failed");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        callbacks = batch.len(),
+                        "webhook outbox: results not recorded; the callbacks will be sent again"
+                    );
+                    break;
+                }
             }
         }
     }
 }
 
+fn count_results(results: &[(i64, WebhookResult)]) {
+    for (_, result) in results {
+        let label = match result {
+            WebhookResult::Delivered => "delivered",
+            WebhookResult::Retry { .. } => "retry",
+            WebhookResult::GaveUp { .. } => "gave_up",
+        };
+        metrics::counter!("relais_webhook_attempts_total", "result" => label).increment(1);
+    }
+}
 /// Resolves callback hosts keeping only public addresses: a public name can
 /// point at an internal service, which the URL check (it sees names, not
 /// addresses) cannot tell. Literal IP URLs are checked by the URL check.

@@ -12,7 +12,7 @@ use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::model::{EventKind, MessageStatus, NumberList};
+use crate::model::{CallbackEvents, EventKind, MessageStatus, NumberList};
 use crate::store::{StoreError, StoreResult};
 
 pub(crate) fn corrupt(what: &str, value: impl Display) -> StoreError {
@@ -146,4 +146,19 @@ pub(crate) fn constraint_error(
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         _ => StoreError::Database(error),
     }
+}
+
+/// A nullable `callback_events` column (`NULL`: the account's setting).
+pub(crate) fn callback_events<'r, R>(
+    row: &'r R,
+    column: &str,
+) -> StoreResult<Option<CallbackEvents>>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    Option<&'r str>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let text: Option<&str> = get(row, column)?;
+    text.map(|t| CallbackEvents::parse(t).ok_or_else(|| corrupt(column, t)))
+        .transpose()
 }

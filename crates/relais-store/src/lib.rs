@@ -12,6 +12,7 @@
 mod codec;
 mod commit;
 pub mod model;
+mod outbox;
 pub mod postgres;
 pub mod sqlite;
 mod store;

@@ -1,6 +1,6 @@
 //! The records the store keeps and hands back, independent of any backend.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use relais_core::calendar::SendingWindowConfig;
 use relais_core::encoding::Encoding;
@@ -141,6 +141,42 @@ pub struct WebhookUrls {
     /// API). Inbound callbacks that answer no campaign are rendered for it
     /// (see [`Store::record_inbound`](crate::Store::record_inbound)).
     pub dialect: Option<String>,
+    /// Which status changes are pushed, for campaigns that do not say.
+    pub callback_events: CallbackEvents,
+    /// Native status callbacks to one URL are sent as one signed POST of a
+    /// JSON array of up to this many events; `None` (or 1): one event per
+    /// request.
+    pub batch_max: Option<u32>,
+}
+
+/// Which status changes of a campaign's messages are pushed to its callback
+/// URL (Kannel's dlr-mask, SMSFactor's one report per message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackEvents {
+    /// Every status a message reaches (submitted, delivered, …).
+    #[default]
+    All,
+    /// Only the final one (delivered, undelivered, expired, failed, rejected,
+    /// cancelled): exactly one callback per message.
+    Final,
+}
+
+impl CallbackEvents {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackEvents::All => "all",
+            CallbackEvents::Final => "final",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CallbackEvents> {
+        match s {
+            "all" => Some(CallbackEvents::All),
+            "final" => Some(CallbackEvents::Final),
+            _ => None,
+        }
+    }
 }
 
 /// An account's login to the SMPP server.
@@ -281,6 +317,9 @@ pub struct CampaignMeta {
     /// Where replies to its messages go, overriding the account's
     /// `webhooks.inbound` (SMS Partner's `urlResponse`).
     pub reply_url: Option<String>,
+    /// Which status changes go to the callback; `None`: the account's
+    /// `webhooks.callback_events`.
+    pub callback_events: Option<CallbackEvents>,
     /// A client label (SMS Partner's `tag`).
     pub tag: Option<String>,
     /// Idempotency key and the answer to replay for it (see [`Store::idempotent_answer`](crate::Store::idempotent_answer)).
@@ -330,6 +369,8 @@ pub struct Campaign {
     pub send_at: Millis,
     pub expires_at: Option<Millis>,
     pub callback_url: Option<String>,
+    /// As the request said (`None`: the account's setting applies).
+    pub callback_events: Option<CallbackEvents>,
     pub tag: Option<String>,
     pub created_at: Millis,
 }
@@ -541,6 +582,19 @@ pub enum WebhookResult {
     GaveUp {
         error: String,
     },
+}
+
+/// What rendering a batch of leased callbacks needs, read together from one
+/// snapshot (see [`Store::webhook_facts`](crate::Store::webhook_facts)): the
+/// callbacks' accounts, the messages and campaigns of status callbacks, and
+/// the replies of inbound ones, each by id. A record that no longer exists
+/// is absent.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookFacts {
+    pub accounts: HashMap<AccountId, Account>,
+    pub messages: HashMap<MessageId, Message>,
+    pub campaigns: HashMap<CampaignId, Campaign>,
+    pub inbound: HashMap<i64, Inbound>,
 }
 
 /// The answer recorded for an idempotency key.

@@ -303,7 +303,22 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         lease_until: Millis,
     ) -> StoreResult<Vec<Webhook>>;
-    async fn finish_webhook(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()>;
+    /// What rendering `webhooks` (leased callbacks) needs, read from one
+    /// snapshot with one statement per kind of record for the whole batch
+    /// (see [`WebhookFacts`]), not a read per callback.
+    async fn webhook_facts(&self, webhooks: &[Webhook]) -> StoreResult<WebhookFacts>;
+    /// Records how the delivery of each callback went, in one transaction for
+    /// the whole batch. A callback already delivered or given up is left as
+    /// it is; `NotFound` (the others recorded) when an id names no callback.
+    async fn finish_webhooks(
+        &self,
+        results: &[(i64, WebhookResult)],
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// The batch of one of [`finish_webhooks`](Self::finish_webhooks).
+    async fn finish_webhook(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()> {
+        self.finish_webhooks(&[(id, result)], now).await
+    }
     /// Callbacks not yet delivered (pending or leased).
     async fn pending_webhooks(&self) -> StoreResult<u64>;
 }

@@ -46,11 +46,20 @@ pub fn render_callback(
     webhook: &Webhook,
     facts: &CallbackFacts,
 ) -> Option<Option<RenderedCallback>> {
-    match webhook.source.as_str() {
-        "smsfactor" => Some(smsfactor::render_callback(webhook, facts)),
-        "smspartner" => Some(smspartner::render_callback(webhook, facts)),
-        "smsadvert" => Some(smsadvert::render_callback(webhook, facts)),
-        "octopush" => Some(octopush::render_callback(webhook, facts)),
+    callback_renderer(&webhook.source).map(|render| render(webhook, facts))
+}
+
+/// How a dialect renders a callback; `None` when it sends none for the event.
+pub type RenderCallback = fn(&Webhook, &CallbackFacts) -> Option<RenderedCallback>;
+
+/// The callback renderer of the dialect a campaign came through
+/// (`webhook.source`); `None` when the source is not a dialect.
+pub fn callback_renderer(source: &str) -> Option<RenderCallback> {
+    match source {
+        "smsfactor" => Some(smsfactor::render_callback),
+        "smspartner" => Some(smspartner::render_callback),
+        "smsadvert" => Some(smsadvert::render_callback),
+        "octopush" => Some(octopush::render_callback),
         _ => None,
     }
 }

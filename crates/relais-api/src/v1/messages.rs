@@ -16,8 +16,8 @@ use relais_core::pricing::RouteClass;
 use relais_engine::callback_url::check_callback_url;
 use relais_engine::send::{SendOptions, SendOutcome};
 use relais_store::{
-    CampaignId, CampaignMeta, IdempotencyRecord, IdempotentAnswer, Message, MessageStatus,
-    StatusChange,
+    CallbackEvents, CampaignId, CampaignMeta, IdempotencyRecord, IdempotentAnswer, Message,
+    MessageStatus, StatusChange,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,6 +69,12 @@ pub struct SendBody {
     pub channels: Option<Vec<Channel>>,
     /// Where this campaign's delivery reports go, instead of the account's webhook.
     pub callback_url: Option<String>,
+    /// Which status changes are pushed to the callback: `all` (every
+    /// status a message reaches) or `final` (only delivered, undelivered,
+    /// expired, failed, rejected or cancelled: one callback per message).
+    /// The account's `callback_events` when absent.
+    #[schema(value_type = Option<schemas::CallbackEvents>)]
+    pub callback_events: Option<CallbackEvents>,
     /// Plan only: nothing is stored or debited, the answer says what would happen.
     #[serde(default)]
     pub simulate: bool,
@@ -145,6 +151,7 @@ impl SendBody {
         let meta = CampaignMeta {
             source: "api".into(),
             callback_url: self.callback_url,
+            callback_events: self.callback_events,
             reply_url: None,
             tag: self.tag,
             idempotency: None,

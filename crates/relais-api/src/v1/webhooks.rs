@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use rand::RngCore;
 use relais_engine::callback_url::check_callback_url;
-use relais_store::WebhookUrls;
+use relais_store::{CallbackEvents, WebhookUrls};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::openapi::schemas;
 use crate::state::SharedState;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<SharedState> {
 }
 
 const SECRET_LEN: std::ops::RangeInclusive<usize> = 16..=256;
+const BATCH_MAX: std::ops::RangeInclusive<u32> = 1..=1000;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhooksAnswer {
@@ -33,6 +35,12 @@ pub struct WebhooksAnswer {
     pub dlr: Option<String>,
     /// Replies and STOP replies go here.
     pub inbound: Option<String>,
+    /// Which status changes are pushed, for sends that do not say.
+    #[schema(value_type = schemas::CallbackEvents)]
+    pub callback_events: CallbackEvents,
+    /// Native status callbacks to one URL go as one POST of a JSON array of
+    /// up to this many events; null: one event per POST.
+    pub batch_max: Option<u32>,
     pub has_secret: bool,
     /// Only in the answer to the `PUT` that generated it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,18 +52,29 @@ impl WebhooksAnswer {
         WebhooksAnswer {
             dlr: urls.dlr,
             inbound: urls.inbound,
+            callback_events: urls.callback_events,
+            batch_max: urls.batch_max,
             has_secret,
             secret,
         }
     }
 }
 
-/// The new webhook settings: both URLs are replaced (absent or null: none).
+/// The new webhook settings: both URLs are replaced (absent or null: none);
+/// `callback_events` and `batch_max` are kept when absent.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhooksBody {
     pub dlr: Option<String>,
     pub inbound: Option<String>,
+    /// `all` or `final`: which status changes are pushed, for sends that do
+    /// not say (`callback_events` of `POST /v1/messages`).
+    #[schema(value_type = Option<schemas::CallbackEvents>)]
+    pub callback_events: Option<CallbackEvents>,
+    /// 2 to 1000: join native status callbacks into JSON arrays of up to
+    /// this many events per POST; 1: one event per POST.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub batch_max: Option<u32>,
     /// The signing secret; generated when absent and the account has none.
     pub secret: Option<String>,
 }
@@ -101,6 +120,15 @@ pub async fn put_webhooks(
             check_callback_url(url, allow_private).map_err(|e| ApiError::callback_url(field, e))?;
         }
     }
+    if let Some(n) = body.batch_max
+        && !BATCH_MAX.contains(&n)
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_batch_max",
+            "batch_max must be from 1 (one event per request) to 1000",
+        )
+        .with_field("batch_max"));
+    }
     let mut settings = caller.account.settings;
     let shown = match body.secret {
         Some(secret) if !SECRET_LEN.contains(&secret.chars().count()) => {
@@ -120,10 +148,16 @@ pub async fn put_webhooks(
         }
         None => None,
     };
+    let current = &settings.webhooks;
     settings.webhooks = WebhookUrls {
         dlr: body.dlr,
         inbound: body.inbound,
         dialect: None,
+        callback_events: body.callback_events.unwrap_or(current.callback_events),
+        batch_max: match body.batch_max {
+            Some(n) => (n > 1).then_some(n),
+            None => current.batch_max,
+        },
     };
     state
         .store

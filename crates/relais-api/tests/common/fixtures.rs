@@ -46,6 +46,7 @@ pub fn campaign(source: &str) -> Campaign {
         send_at: AT,
         expires_at: None,
         callback_url: None,
+        callback_events: None,
         tag: Some("promo-juillet".into()),
         created_at: AT,
     }

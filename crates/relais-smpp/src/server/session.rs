@@ -672,6 +672,7 @@ async fn submit_to_pipeline(
         meta: CampaignMeta {
             source: "smpp".into(),
             callback_url: pending.want_receipts.then(|| "smpp:".into()),
+            callback_events: None,
             // Replies come back over the binds as MO deliver_sm, whatever registered_delivery.
             reply_url: Some("smpp:".into()),
             ..CampaignMeta::default()

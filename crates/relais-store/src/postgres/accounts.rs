@@ -3,7 +3,7 @@
 
 use relais_core::money::Amount;
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::codec::{constraint_error, corrupt, limit_offset};
 use crate::model::{
@@ -90,6 +90,24 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
         settings: new.settings,
         created_at: now,
     })
+}
+
+/// The accounts of `ids`, in one statement.
+pub(super) async fn by_ids(
+    conn: &mut PgConnection,
+    ids: &[AccountId],
+) -> StoreResult<Vec<Account>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        account_columns!(),
+        " FROM accounts AS a WHERE a.id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(account_from_row)
+    .collect()
 }
 
 pub(super) async fn by_id(pool: &PgPool, id: AccountId) -> StoreResult<Option<Account>> {

@@ -87,6 +87,7 @@ fn campaign_from_row(row: &PgRow) -> StoreResult<Campaign> {
         send_at: row.try_get("send_at")?,
         expires_at: row.try_get("expires_at")?,
         callback_url: row.try_get("callback_url")?,
+        callback_events: codec::callback_events(row, "callback_events")?,
         tag: row.try_get("tag")?,
         created_at: row.try_get("created_at")?,
     })
@@ -122,7 +123,7 @@ fn message_from_row(row: &PgRow) -> StoreResult<Message> {
 /// `$1` account, `$2`..`$20` the campaign's columns, `$21`..`$23` the texts,
 /// `$24`..`$30` the messages, `$31`/`$32` how many are queued and scheduled,
 /// `$33`..`$35` the idempotency key, answer and window start (NULL key: none),
-/// `$36` the reply URL, `$37` the channel order.
+/// `$36` the reply URL, `$37` the channel order, `$38` the callback events.
 ///
 /// A live record of the idempotency key (created since the window start)
 /// makes the commit fail; a stale one is replaced. Of two sends with one key
@@ -132,9 +133,9 @@ const INSERT_CAMPAIGN: &str = "WITH campaign AS (
          INSERT INTO campaigns (account_id, source, kind, route_class, sender, send_at,
                                 expires_at, callback_url, tag, total, sent, blacklisted,
                                 duplicated, npai, invalid, not_allowed, flood, country_limit,
-                                cost, created_at, reply_url, channels)
+                                cost, created_at, reply_url, channels, callback_events)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $36, $37)
+                 $19, $20, $36, $37, $38)
          RETURNING id),
      texts AS (
          INSERT INTO campaign_texts (campaign_id, idx, text, encoding, segments)
@@ -311,6 +312,7 @@ async fn commit_one(conn: &mut PgConnection, new: &NewCampaign<'_>) -> StoreResu
         .bind(idempotency.map_or(0, |r| r.since))
         .bind(&meta.reply_url)
         .bind(plan.channels.as_str())
+        .bind(meta.callback_events.map(CallbackEvents::as_str))
         .fetch_one(&mut *conn)
         .await
         .map_err(constraint_error(|| "a campaign".into()))?;
@@ -465,6 +467,34 @@ pub(super) async fn by_id(
     .await?
     .map(|row| campaign_from_row(&row))
     .transpose()
+}
+
+/// The campaigns of `ids`, in one statement.
+pub(super) async fn by_ids(
+    conn: &mut PgConnection,
+    ids: &[CampaignId],
+) -> StoreResult<Vec<Campaign>> {
+    sqlx::query(concat!(campaign_select!(), " WHERE c.id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(campaign_from_row)
+        .collect()
+}
+
+/// The messages of `ids`, in one statement.
+pub(super) async fn messages_by_ids(
+    conn: &mut PgConnection,
+    ids: &[MessageId],
+) -> StoreResult<Vec<Message>> {
+    sqlx::query(concat!(message_select!(), " WHERE m.id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect()
 }
 
 /// Newest first.

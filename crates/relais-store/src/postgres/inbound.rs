@@ -3,7 +3,7 @@
 //! campaign's reply URL or the account's inbound callback.
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use super::codec::{event_kind_str, limit_offset, parsed};
 use crate::model::{AccountId, EventKind, Inbound, NewInbound, Page};
@@ -120,4 +120,15 @@ pub(super) async fn by_id(
         .await?
         .map(|row| inbound_from_row(&row))
         .transpose()
+}
+
+/// The replies of `ids`, in one statement.
+pub(super) async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> StoreResult<Vec<Inbound>> {
+    sqlx::query("SELECT * FROM inbound WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(inbound_from_row)
+        .collect()
 }

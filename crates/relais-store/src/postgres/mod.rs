@@ -444,8 +444,16 @@ impl Store for PostgresStore {
         outbox::claim_smpp(&self.pool, account_ids, now, limit, lease_until).await
     }
 
-    async fn finish_webhook(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()> {
-        outbox::finish(&self.pool, id, result, now).await
+    async fn webhook_facts(&self, webhooks: &[Webhook]) -> StoreResult<WebhookFacts> {
+        outbox::facts(&self.pool, webhooks).await
+    }
+
+    async fn finish_webhooks(
+        &self,
+        results: &[(i64, WebhookResult)],
+        now: Millis,
+    ) -> StoreResult<()> {
+        outbox::finish(&self.pool, results, now).await
     }
 
     async fn pending_webhooks(&self) -> StoreResult<u64> {

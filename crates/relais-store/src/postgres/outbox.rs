@@ -9,7 +9,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use super::codec::{self, int4, to_u64};
-use crate::model::{AccountId, Millis, Webhook, WebhookResult};
+use super::{accounts, campaigns, inbound};
+use crate::model::{AccountId, Millis, Webhook, WebhookFacts, WebhookResult};
+use crate::outbox::{self, FactIds};
 use crate::store::{StoreError, StoreResult};
 
 fn webhook_from_row(row: &PgRow) -> StoreResult<Webhook> {
@@ -108,40 +110,68 @@ fn in_order(rows: &[PgRow]) -> StoreResult<Vec<Webhook>> {
     Ok(webhooks)
 }
 
-/// A callback already delivered or given up is left as it is.
+/// What rendering `webhooks` needs (see `Store::webhook_facts`): one
+/// repeatable-read transaction (one snapshot), one statement per kind of record.
+pub(super) async fn facts(pool: &PgPool, webhooks: &[Webhook]) -> StoreResult<WebhookFacts> {
+    if webhooks.is_empty() {
+        return Ok(WebhookFacts::default());
+    }
+    let ids = FactIds::of(webhooks);
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await?;
+    let accounts = accounts::by_ids(&mut tx, &ids.accounts).await?;
+    let messages = campaigns::messages_by_ids(&mut tx, &ids.messages).await?;
+    let campaigns = campaigns::by_ids(&mut tx, &outbox::campaign_ids(&messages)).await?;
+    let inbound = inbound::by_ids(&mut tx, &ids.inbound).await?;
+    tx.commit().await?;
+    Ok(WebhookFacts::gather(accounts, messages, campaigns, inbound))
+}
+
+/// Records a batch of delivery results in one statement (see
+/// `Store::finish_webhooks`), and counts how many of the ids exist.
 pub(super) async fn finish(
     pool: &PgPool,
-    id: i64,
-    result: WebhookResult,
+    results: &[(i64, WebhookResult)],
     now: Millis,
 ) -> StoreResult<()> {
-    let (state, retry_at, error) = match &result {
-        WebhookResult::Delivered => ("delivered", None, None),
-        WebhookResult::Retry { retry_at, error } => {
-            ("pending", Some(*retry_at), Some(error.as_str()))
-        }
-        WebhookResult::GaveUp { error } => ("failed", None, Some(error.as_str())),
-    };
-    let found: bool = sqlx::query_scalar(
-        "WITH finished AS (
-             UPDATE webhooks SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at),
-                    last_error = COALESCE($3, last_error), attempts = attempts + 1,
-                    lease_until = NULL, last_attempt_at = $4
-             WHERE id = $5 AND state IN ('pending', 'leased'))
-         SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $5)",
+    if results.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(results.len());
+    let mut states = Vec::with_capacity(results.len());
+    let mut retry_ats = Vec::with_capacity(results.len());
+    let mut errors = Vec::with_capacity(results.len());
+    for (id, result) in results {
+        let (state, retry_at, error) = outbox::result_columns(result);
+        ids.push(*id);
+        states.push(state);
+        retry_ats.push(retry_at);
+        errors.push(error);
+    }
+    let found: i64 = sqlx::query_scalar(
+        "WITH r AS (
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])
+                    AS r (id, state, retry_at, error)),
+         finished AS (
+             UPDATE webhooks AS w SET state = r.state,
+                    next_attempt_at = COALESCE(r.retry_at, w.next_attempt_at),
+                    last_error = COALESCE(r.error, w.last_error), attempts = w.attempts + 1,
+                    lease_until = NULL, last_attempt_at = $5
+             FROM r WHERE w.id = r.id AND w.state IN ('pending', 'leased'))
+         SELECT COUNT(*) FROM webhooks WHERE id = ANY($1)",
     )
-    .bind(state)
-    .bind(retry_at)
-    .bind(error)
+    .bind(&ids)
+    .bind(&states)
+    .bind(&retry_ats)
+    .bind(&errors)
     .bind(now)
-    .bind(id)
     .fetch_one(pool)
     .await?;
-    if found {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
+    if (found as usize) < outbox::distinct_ids(results) {
+        return Err(StoreError::NotFound);
     }
+    Ok(())
 }
 
 pub(super) async fn pending(pool: &PgPool) -> StoreResult<u64> {

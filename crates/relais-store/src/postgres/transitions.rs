@@ -220,11 +220,15 @@ const REFUNDS: &str = ",
 
 /// Enqueues a status callback for each change marked `notify`, to the
 /// campaign's `callback_url`, else the account's `webhooks.dlr`; none without
-/// a URL. The URL is worked out once per campaign, not once per message.
+/// a URL, and none for a status that is not final when the campaign (else the
+/// account) asks for `final` callbacks only. The URL and that choice are
+/// worked out once per campaign, not once per message.
 const CALLBACKS: &str = ",
          targets AS (
              SELECT ca.id AS campaign_id, ca.source,
-                    COALESCE(ca.callback_url, a.settings -> 'webhooks' ->> 'dlr') AS url
+                    COALESCE(ca.callback_url, a.settings -> 'webhooks' ->> 'dlr') AS url,
+                    COALESCE(ca.callback_events, a.settings -> 'webhooks' ->> 'callback_events',
+                             'all') = 'final' AS final_only
              FROM campaigns AS ca JOIN accounts AS a ON a.id = ca.account_id
              WHERE ca.id IN (SELECT campaign_id FROM moved WHERE notify)),
          callbacks AS (
@@ -234,4 +238,6 @@ const CALLBACKS: &str = ",
                     'pending'
              FROM moved AS c JOIN targets AS t ON t.campaign_id = c.campaign_id
              WHERE c.notify AND t.url IS NOT NULL
+               AND (NOT t.final_only OR c.status IN ('delivered', 'undelivered', 'expired',
+                                                     'failed', 'rejected', 'cancelled'))
              ORDER BY c.message_id)";

@@ -3,7 +3,7 @@
 
 use relais_core::money::Amount;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::codec::{constraint_error, corrupt, limit_offset};
 use crate::model::{
@@ -97,6 +97,17 @@ pub(super) async fn by_id(pool: &SqlitePool, id: AccountId) -> StoreResult<Optio
         .await?
         .map(|row| account_from_row(&row))
         .transpose()
+}
+
+/// The accounts of `ids` (a JSON array), in one statement.
+pub(super) async fn by_ids(conn: &mut SqliteConnection, ids: &str) -> StoreResult<Vec<Account>> {
+    sqlx::query("SELECT * FROM accounts WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(account_from_row)
+        .collect()
 }
 
 /// By name first: a name that is also another account's e-mail logs into the

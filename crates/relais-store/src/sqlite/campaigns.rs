@@ -86,6 +86,7 @@ fn campaign_from_row(row: &SqliteRow) -> StoreResult<Campaign> {
         send_at: row.try_get("send_at")?,
         expires_at: row.try_get("expires_at")?,
         callback_url: row.try_get("callback_url")?,
+        callback_events: codec::callback_events(row, "callback_events")?,
         tag: row.try_get("tag")?,
         created_at: row.try_get("created_at")?,
     })
@@ -287,7 +288,7 @@ async fn insert(
         "INSERT INTO campaigns (id, account_id, source, kind, route_class, channels, sender,
                                 send_at, expires_at, callback_url, reply_url, tag, total, sent,
                                 blacklisted, duplicated, npai, invalid, not_allowed, flood,
-                                country_limit, cost, created_at) ",
+                                country_limit, cost, created_at, callback_events) ",
         "",
         accepted,
         |values, (id, new)| {
@@ -315,7 +316,8 @@ async fn insert(
                 .push_bind(to_i64(counters.flood))
                 .push_bind(to_i64(counters.country_limit))
                 .push_bind(plan.cost.micros())
-                .push_bind(new.now);
+                .push_bind(new.now)
+                .push_bind(meta.callback_events.map(CallbackEvents::as_str));
         },
     )
     .await?;
@@ -555,6 +557,37 @@ pub(super) async fn by_id(
     .await?
     .map(|row| campaign_from_row(&row))
     .transpose()
+}
+
+/// The campaigns of `ids` (a JSON array), in one statement.
+pub(super) async fn by_ids(conn: &mut SqliteConnection, ids: &str) -> StoreResult<Vec<Campaign>> {
+    sqlx::query(concat!(
+        campaign_select!(),
+        " WHERE c.id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(campaign_from_row)
+    .collect()
+}
+
+/// The messages of `ids` (a JSON array), in one statement.
+pub(super) async fn messages_by_ids(
+    conn: &mut SqliteConnection,
+    ids: &str,
+) -> StoreResult<Vec<Message>> {
+    sqlx::query(concat!(
+        message_select!(),
+        " WHERE m.id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(message_from_row)
+    .collect()
 }
 
 /// Newest first.

@@ -187,3 +187,14 @@ pub(super) async fn by_id(
         .map(|row| inbound_from_row(&row))
         .transpose()
 }
+
+/// The replies of `ids` (a JSON array), in one statement.
+pub(super) async fn by_ids(conn: &mut SqliteConnection, ids: &str) -> StoreResult<Vec<Inbound>> {
+    sqlx::query("SELECT * FROM inbound WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(ids)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(inbound_from_row)
+        .collect()
+}

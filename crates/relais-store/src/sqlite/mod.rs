@@ -455,8 +455,16 @@ impl Store for SqliteStore {
         outbox::claim_smpp(&self.writer, account_ids, now, limit, lease_until).await
     }
 
-    async fn finish_webhook(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()> {
-        outbox::finish(&self.writer, id, result, now).await
+    async fn webhook_facts(&self, webhooks: &[Webhook]) -> StoreResult<WebhookFacts> {
+        outbox::facts(&self.readers, webhooks).await
+    }
+
+    async fn finish_webhooks(
+        &self,
+        results: &[(i64, WebhookResult)],
+        now: Millis,
+    ) -> StoreResult<()> {
+        outbox::finish(&self.writer, results, now).await
     }
 
     async fn pending_webhooks(&self) -> StoreResult<u64> {

@@ -7,7 +7,9 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::codec::{self, int};
-use crate::model::{AccountId, Millis, Webhook, WebhookResult};
+use super::{accounts, campaigns, inbound};
+use crate::model::{AccountId, Millis, Webhook, WebhookFacts, WebhookResult};
+use crate::outbox::{self, FactIds};
 use crate::store::{StoreError, StoreResult};
 
 fn webhook_from_row(row: &SqliteRow) -> StoreResult<Webhook> {
@@ -117,40 +119,75 @@ async fn lease(
     Ok(webhooks)
 }
 
-/// A callback already delivered or given up is left as it is.
+/// What rendering `webhooks` needs (see `Store::webhook_facts`): one read
+/// transaction (one WAL snapshot), one statement per kind of record.
+pub(super) async fn facts(pool: &SqlitePool, webhooks: &[Webhook]) -> StoreResult<WebhookFacts> {
+    if webhooks.is_empty() {
+        return Ok(WebhookFacts::default());
+    }
+    let ids = FactIds::of(webhooks);
+    let mut tx = pool.begin().await?;
+    let accounts = accounts::by_ids(&mut tx, &json_ids(&ids.accounts)?).await?;
+    let messages = campaigns::messages_by_ids(&mut tx, &json_ids(&ids.messages)?).await?;
+    let campaign_ids = outbox::campaign_ids(&messages);
+    let campaigns = campaigns::by_ids(&mut tx, &json_ids(&campaign_ids)?).await?;
+    let inbound = inbound::by_ids(&mut tx, &json_ids(&ids.inbound)?).await?;
+    tx.commit().await?;
+    Ok(WebhookFacts::gather(accounts, messages, campaigns, inbound))
+}
+
+/// Ids as the JSON array that `json_each` reads.
+fn json_ids(ids: &[i64]) -> StoreResult<String> {
+    serde_json::to_string(ids).map_err(|e| codec::corrupt("ids", e))
+}
+
+/// Records a batch of delivery results in one statement (see
+/// `Store::finish_webhooks`): each result is a JSON row `[id, state,
+/// retry_at, error]`.
 pub(super) async fn finish(
     pool: &SqlitePool,
-    id: i64,
-    result: WebhookResult,
+    results: &[(i64, WebhookResult)],
     now: Millis,
 ) -> StoreResult<()> {
-    let (state, retry_at, error) = match &result {
-        WebhookResult::Delivered => ("delivered", None, None),
-        WebhookResult::Retry { retry_at, error } => {
-            ("pending", Some(*retry_at), Some(error.as_str()))
-        }
-        WebhookResult::GaveUp { error } => ("failed", None, Some(error.as_str())),
-    };
+    if results.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(id, result)| {
+            let (state, retry_at, error) = outbox::result_columns(result);
+            serde_json::json!([id, state, retry_at, error])
+        })
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
-        "UPDATE webhooks SET state = ?, next_attempt_at = COALESCE(?, next_attempt_at),
-                last_error = COALESCE(?, last_error), attempts = attempts + 1,
-                lease_until = NULL, last_attempt_at = ?
-         WHERE id = ? AND state IN ('pending', 'leased')",
+        "WITH r (id, state, retry_at, error) AS (
+             SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]'
+             FROM json_each(?1))
+         UPDATE webhooks SET state = r.state,
+                next_attempt_at = COALESCE(r.retry_at, webhooks.next_attempt_at),
+                last_error = COALESCE(r.error, webhooks.last_error),
+                attempts = webhooks.attempts + 1, lease_until = NULL, last_attempt_at = ?2
+         FROM r WHERE webhooks.id = r.id AND webhooks.state IN ('pending', 'leased')",
     )
-    .bind(state)
-    .bind(retry_at)
-    .bind(error)
+    .bind(&rows)
     .bind(now)
-    .bind(id)
     .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 0 {
-        sqlx::query("SELECT 1 FROM webhooks WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+    let expected = outbox::distinct_ids(results);
+    if (done.rows_affected() as usize) < expected {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM webhooks
+             WHERE id IN (SELECT value ->> '$[0]' FROM json_each(?))",
+        )
+        .bind(&rows)
+        .fetch_one(&mut *tx)
+        .await?;
+        if (found as usize) < expected {
+            tx.commit().await?;
+            return Err(StoreError::NotFound);
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -202,13 +202,17 @@ async fn refund(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
 
 /// Enqueues a status callback for each staged change marked `notify`, to the
 /// campaign's `callback_url`, else the account's `webhooks.dlr`; none without
-/// a URL. The URL is worked out once per campaign (`MATERIALIZED`), not once
-/// per message: it reads the account's settings JSON.
+/// a URL, and none for a status that is not final when the campaign (else the
+/// account) asks for `final` callbacks only. The URL and that choice are
+/// worked out once per campaign (`MATERIALIZED`), not once per message: they
+/// read the account's settings JSON.
 async fn enqueue_callbacks(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     sqlx::query(
         "WITH targets AS MATERIALIZED (
             SELECT ca.id AS campaign_id, ca.source,
-                   COALESCE(ca.callback_url, a.settings ->> '$.webhooks.dlr') AS url
+                   COALESCE(ca.callback_url, a.settings ->> '$.webhooks.dlr') AS url,
+                   COALESCE(ca.callback_events, a.settings ->> '$.webhooks.callback_events',
+                            'all') = 'final' AS final_only
             FROM campaigns AS ca JOIN accounts AS a ON a.id = ca.account_id
             WHERE ca.id IN (SELECT campaign_id FROM temp.changes WHERE notify)
          )
@@ -218,6 +222,8 @@ async fn enqueue_callbacks(conn: &mut SqliteConnection) -> Result<(), sqlx::Erro
                 c.at, 'pending'
          FROM temp.changes AS c JOIN targets AS t ON t.campaign_id = c.campaign_id
          WHERE c.notify AND t.url IS NOT NULL
+           AND (NOT t.final_only OR c.status IN ('delivered', 'undelivered', 'expired',
+                                                 'failed', 'rejected', 'cancelled'))
          ORDER BY c.message_id",
     )
     .execute(conn)

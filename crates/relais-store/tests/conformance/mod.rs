@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             expire_due_refunds_unsent_messages,
             status_webhooks_go_to_the_right_url,
             webhook_outbox_claim_retry_finish,
+            final_only_callbacks_and_batch_facts,
             smpp_receipts_are_claimed_apart,
             inbound_and_stop,
             replies_go_to_the_reply_url_or_the_account,
@@ -324,6 +325,7 @@ pub async fn accounts_create_login_and_settings(store: Arc<dyn Store>) {
             dlr: Some("https://acme.example/dlr".into()),
             inbound: None,
             dialect: None,
+            ..WebhookUrls::default()
         },
         webhook_secret: "s3cret".into(),
         ..AccountSettings::default()
@@ -623,6 +625,7 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
     let meta = CampaignMeta {
         source: "smsfactor".into(),
         callback_url: Some("https://acme.example/cb".into()),
+        callback_events: None,
         reply_url: None,
         tag: Some("otp".into()),
         idempotency: Some(IdempotencyRecord {
@@ -2293,6 +2296,7 @@ pub async fn status_webhooks_go_to_the_right_url(store: Arc<dyn Store>) {
             dlr: Some("https://acme.example/dlr".into()),
             inbound: None,
             dialect: None,
+            ..WebhookUrls::default()
         },
         ..AccountSettings::default()
     };
@@ -2391,6 +2395,95 @@ pub async fn status_webhooks_go_to_the_right_url(store: Arc<dyn Store>) {
     assert_eq!(all_messages(store, acme.id, without).await[0].id, m2);
 }
 
+/// `callback_events = final` (the account's, or a campaign's own) enqueues
+/// one callback per message, for its final status only; a batch's facts are
+/// read together, and its results recorded together.
+pub async fn final_only_callbacks_and_batch_facts(store: Arc<dyn Store>) {
+    let store = &*store;
+    let settings = AccountSettings {
+        webhooks: WebhookUrls {
+            dlr: Some("https://acme.example/dlr".into()),
+            callback_events: CallbackEvents::Final,
+            ..WebhookUrls::default()
+        },
+        ..AccountSettings::default()
+    };
+    let acme = new_account_with(store, "acme", None, settings).await;
+    let other = new_account(store, "other", None).await;
+    let account_final = send(store, acme.id, &request(&numbers(1..3), "A"), t0()).await;
+    let all = CampaignMeta {
+        callback_url: Some("https://cb.example/all".into()),
+        callback_events: Some(CallbackEvents::All),
+        ..meta("api")
+    };
+    let campaign_all = send_with(store, acme.id, &request(&numbers(3..4), "B"), t0(), all).await;
+    let last = CampaignMeta {
+        callback_url: Some("https://cb.example/final".into()),
+        callback_events: Some(CallbackEvents::Final),
+        ..meta("api")
+    };
+    let campaign_final =
+        send_with(store, other.id, &request(&numbers(4..5), "C"), t0(), last).await;
+
+    let leased = ids(&store.claim_due(at(0), 10, at(60)).await.unwrap());
+    assert_eq!(leased.len(), 4);
+    let outcomes: Vec<_> = leased.iter().map(|&m| submitted(m)).collect();
+    store.record_submissions(&outcomes, at(1)).await.unwrap();
+    assert_eq!(
+        store.pending_webhooks().await.unwrap(),
+        1,
+        "only the campaign that asks for every status is told of its submission"
+    );
+    let reports: Vec<_> = leased
+        .iter()
+        .map(|&m| report(m, MessageStatus::Delivered, at(5)))
+        .collect();
+    store.apply_reports(&reports).await.unwrap();
+
+    let hooks = store.claim_webhooks(at(10), 10, at(70)).await.unwrap();
+    let mut got: Vec<(CampaignId, Option<MessageStatus>)> = Vec::new();
+    let facts = store.webhook_facts(&hooks).await.unwrap();
+    for w in &hooks {
+        let message = &facts.messages[&w.message_id.unwrap()];
+        assert_eq!(message.account_id, w.account_id);
+        assert!(facts.accounts.contains_key(&w.account_id));
+        got.push((message.campaign_id, w.status));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (account_final, Some(MessageStatus::Delivered)),
+            (account_final, Some(MessageStatus::Delivered)),
+            (campaign_all, Some(MessageStatus::Submitted)),
+            (campaign_all, Some(MessageStatus::Delivered)),
+            (campaign_final, Some(MessageStatus::Delivered)),
+        ]
+    );
+    assert_eq!(facts.accounts.len(), 2);
+    assert_eq!(facts.campaigns.len(), 3);
+    assert_eq!(
+        facts.campaigns[&campaign_all].callback_events,
+        Some(CallbackEvents::All)
+    );
+    assert_eq!(facts.campaigns[&account_final].callback_events, None);
+    assert!(facts.inbound.is_empty());
+
+    let results: Vec<_> = hooks
+        .iter()
+        .map(|w| (w.id, WebhookResult::Delivered))
+        .collect();
+    store.finish_webhooks(&results, at(11)).await.unwrap();
+    assert_eq!(store.pending_webhooks().await.unwrap(), 0);
+    // Finishing again leaves them as they are; an unknown id is NotFound.
+    store.finish_webhooks(&results, at(12)).await.unwrap();
+    let unknown = [(hooks.last().unwrap().id + 1000, WebhookResult::Delivered)];
+    assert!(matches!(
+        store.finish_webhooks(&unknown, at(12)).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn webhook_outbox_claim_retry_finish(store: Arc<dyn Store>) {
     let store = &*store;
     let settings = AccountSettings {
@@ -2398,6 +2491,7 @@ pub async fn webhook_outbox_claim_retry_finish(store: Arc<dyn Store>) {
             dlr: Some("https://acme.example/dlr".into()),
             inbound: None,
             dialect: None,
+            ..WebhookUrls::default()
         },
         ..AccountSettings::default()
     };
@@ -2688,6 +2782,7 @@ pub async fn inbound_and_stop(store: Arc<dyn Store>) {
             dlr: None,
             inbound: Some("https://acme.example/mo".into()),
             dialect: None,
+            ..WebhookUrls::default()
         },
         ..AccountSettings::default()
     };
@@ -2903,6 +2998,7 @@ pub async fn replies_go_to_the_reply_url_or_the_account(store: Arc<dyn Store>) {
             dlr: None,
             inbound: inbound.map(Into::into),
             dialect: dialect.map(Into::into),
+            ..WebhookUrls::default()
         },
         ..AccountSettings::default()
     };
