@@ -32,7 +32,8 @@
 //!   when supported: the time from the request to the last callback.
 //!
 //! Every phase prints relais' CPU time per message (user + system, all its
-//! threads) over the phase and its peak resident memory (`VmHWM`), and its
+//! threads) over the phase, its peak resident memory (`VmHWM`), on
+//! PostgreSQL the CPU time of the server's processes on this machine, and its
 //! figure beside the floor (SQLite; PostgreSQL at least half of it).
 //! The floors are printed, never asserted. This process, the simulator and
 //! PostgreSQL share the machine's cores with relais.
@@ -334,7 +335,7 @@ impl Phase {
         };
 
         receiver.reset();
-        let cpu_before = relais.cpu();
+        let cpu_before = (relais.cpu(), postgres_server_cpu());
         let start = Instant::now();
         let sent = send_all(relais, requests, phase.clients, body).await;
         let accepted = start.elapsed();
@@ -410,10 +411,22 @@ impl Phase {
                 Err(problem) => println!("{label}: {problem}"),
             }
         }
-        let cpu = relais.cpu() - cpu_before;
+        let cpu = relais.cpu() - cpu_before.0;
+        let per_message = |cpu: Duration| cpu.as_secs_f64() * 1e3 / expected.max(1) as f64;
+        let server = match backend {
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => {
+                let server = postgres_server_cpu().saturating_sub(cpu_before.1);
+                format!(
+                    "; PostgreSQL server CPU {:.3} ms per message ({:.2} s)",
+                    per_message(server),
+                    server.as_secs_f64()
+                )
+            }
+        };
         println!(
-            "{label}: relais CPU {:.3} ms per message ({:.2} s in all), peak RSS {} MB",
-            cpu.as_secs_f64() * 1e3 / expected.max(1) as f64,
+            "{label}: relais CPU {:.3} ms per message ({:.2} s in all), peak RSS {} MB{server}",
+            per_message(cpu),
             cpu.as_secs_f64(),
             relais.peak_rss_kb() / 1024
         );
@@ -577,7 +590,6 @@ struct Relais {
     http: reqwest::Client,
     key: String,
     store: Arc<dyn Store>,
-    clock_ticks: u64,
 }
 
 impl Relais {
@@ -628,7 +640,6 @@ impl Relais {
             http,
             key,
             store,
-            clock_ticks: clock_ticks(),
         };
         relais.warm_up().await;
         relais
@@ -676,14 +687,7 @@ impl Relais {
     fn cpu(&self) -> Duration {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
             .expect("/proc/PID/stat");
-        // Fields after the command name (in parentheses, maybe with spaces):
-        // state is field 3, utime and stime fields 14 and 15.
-        let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
-            .split(' ')
-            .collect();
-        let ticks: u64 =
-            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-        Duration::from_secs_f64(ticks as f64 / self.clock_ticks as f64)
+        process_cpu(&stat).expect("utime and stime in /proc/PID/stat")
     }
 
     /// Peak resident memory (`VmHWM`), in kB.
@@ -705,8 +709,37 @@ impl Relais {
     }
 }
 
+/// User and system CPU time of a process, from its `/proc/PID/stat`.
+fn process_cpu(stat: &str) -> Option<Duration> {
+    // Fields after the command name (in parentheses, maybe with spaces):
+    // the state is field 3, utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / *CLOCK_TICKS as f64))
+}
+
+/// CPU time of the PostgreSQL server's processes on this machine so far
+/// (those alive now: relais' connections stay open for a whole phase).
+fn postgres_server_cpu() -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .filter_map(|stat| process_cpu(&stat))
+        .sum()
+}
+
 /// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`, 100 on Linux).
-fn clock_ticks() -> u64 {
+static CLOCK_TICKS: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -714,7 +747,7 @@ fn clock_ticks() -> u64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100)
-}
+});
 
 /// A prepaid account with credits for far more than a run sends, and its key,
 /// through the admin API.
