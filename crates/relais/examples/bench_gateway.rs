@@ -23,14 +23,15 @@
 //! so two nodes show what coordinating through PostgreSQL costs or gains on
 //! one machine, not what two machines would do.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::FreshSchema;
 use relais::config::{Config, PostgresSection};
 use relais::wiring;
 use relais_engine::progress::{Progress, watch_delivery};
 use relais_store::{NewAccount, Store};
-
-const DEFAULT_POSTGRES: &str = "postgres://root@127.0.0.1:5432/test";
 
 #[tokio::main]
 async fn main() {
@@ -38,10 +39,7 @@ async fn main() {
     let n: usize = args
         .next()
         .map_or(100_000, |a| a.parse().expect("RECIPIENTS"));
-    let postgres = args
-        .next()
-        .or_else(|| std::env::var("RELAIS_BENCH_DATABASE_URL").ok())
-        .unwrap_or_else(|| DEFAULT_POSTGRES.into());
+    let postgres = common::postgres_url(args.next());
     let mut base = Config::default();
     base.simulator.report_delay_ms = (5, 50);
     // Statements waiting on each other for over a second are what is measured here.
@@ -61,25 +59,12 @@ async fn main() {
     };
     run("SQLite, 1 node", &[sqlite], &body, n).await;
 
-    let shown = relais::config::mask_url_password(&postgres);
-    let admin = sqlx::PgPool::connect(&postgres)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {shown}: {e}"));
     for nodes in [1, 2] {
-        let schema = format!(
-            "relais_bench_{}_{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_millisecond()
-        );
-        // The name is ours (process id and time): nothing to inject.
-        let ddl = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin);
-        ddl(format!("CREATE SCHEMA {schema}"))
-            .await
-            .expect("create schema");
+        let schema = FreshSchema::create(&postgres).await;
         let config = Config {
             database_url: postgres.clone(),
             postgres: PostgresSection {
-                schema: Some(schema.clone()),
+                schema: Some(schema.name.clone()),
             },
             ..base.clone()
         };
@@ -87,17 +72,15 @@ async fn main() {
             "PostgreSQL, {nodes} node{}",
             if nodes > 1 { "s" } else { "" }
         );
-        let deadlocks_before = deadlocks(&admin).await;
+        let deadlocks_before = deadlocks(schema.admin()).await;
         run(&label, &vec![config; nodes], &body, n).await;
         // The server publishes its statistics within a second.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         println!(
             "{label}: deadlocks: {} (in the whole database during the run)",
-            deadlocks(&admin).await - deadlocks_before
+            deadlocks(schema.admin()).await - deadlocks_before
         );
-        ddl(format!("DROP SCHEMA {schema} CASCADE"))
-            .await
-            .expect("drop schema");
+        schema.drop().await;
     }
 }
 
