@@ -1189,3 +1189,59 @@ async fn the_documented_figures_render_exactly() {
         format!(r#"{{"sms_ticket":"{ticket}","number_of_contacts":1,"total_cost":0.062}}"#)
     );
 }
+
+/// Defect 1 of issue 15: fields replaced one after another let a 1.2 KB
+/// request nest placeholders into ~10 M characters per recipient. Rendering
+/// is one pass: a value holding placeholders stays as written.
+#[tokio::test]
+async fn v1_personalisation_renders_in_one_pass() {
+    let app = TestApp::new().await;
+    let nest = |next: &str| format!("{{{next}}}").repeat(10);
+    let response = v1(
+        &app,
+        Method::POST,
+        "/sms-campaign/send",
+        Some(json!({
+            "recipients": [{"phone_number": "+33600000000", "a": nest("b"), "b": nest("c"),
+                            "c": nest("d"), "d": nest("e"), "e": "x".repeat(100)}],
+            "text": "{a}".repeat(10),
+            "type": "sms_premium",
+            "purpose": "alert",
+        })),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let ticket = response.json()["sms_ticket"].as_str().unwrap().to_owned();
+    let id: i64 = ticket.strip_prefix("sms_").unwrap().parse().unwrap();
+    let messages = app
+        .get(&format!("/v1/campaigns/{id}/messages"))
+        .await
+        .json();
+    assert_eq!(messages["items"][0]["text"], "{b}".repeat(100));
+}
+
+/// A personalised text longer than any message can be is refused (102)
+/// before it is built.
+#[tokio::test]
+async fn v1_personalisation_past_the_bound_is_refused_102() {
+    let app = TestApp::new().await;
+    let response = v1(
+        &app,
+        Method::POST,
+        "/sms-campaign/send",
+        Some(json!({
+            "recipients": [{"phone_number": "+33600000000", "a": "x".repeat(100)}],
+            "text": "{a}".repeat(400),
+            "type": "sms_premium",
+            "purpose": "alert",
+        })),
+    )
+    .await;
+    assert_v1_error(&response, StatusCode::BAD_REQUEST, 102);
+    let campaigns = app.get("/v1/campaigns").await.json();
+    assert_eq!(
+        campaigns["items"].as_array().map(Vec::len),
+        Some(0),
+        "{campaigns}"
+    );
+}

@@ -22,3 +22,4 @@ pub mod pricing;
 pub mod segments;
 pub mod sender;
 pub mod smart;
+pub mod template;

@@ -19,7 +19,9 @@
 //! - `type` and `purpose` are required; `purpose: alert` sends a transactional
 //!   campaign, `wholesale` a marketing one (quiet hours, STOP mention: 121).
 //! - `{first_name}`, `{last_name}`, `{paramN}` (any field of a recipient) in
-//!   the text are replaced by the recipient's value.
+//!   the text are replaced by the recipient's value, in one pass
+//!   (`relais_core::template`: a value is never re-scanned); a personalised
+//!   text past `template::MAX_RENDERED_CHARS` is 400 (102).
 //! - `send_at` is RFC 3339 with its offset; `with_replies` (or `with_answers`)
 //!   changes nothing.
 //! - `sms_ticket` is `sms_<campaign id>` (null when simulated, still 201);
@@ -37,9 +39,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use relais_core::plan::{MessageKind, Recipient, SendRequest};
 use relais_core::pricing::RouteClass;
+use relais_core::template::{Budget, Syntax, Template};
 use relais_store::CampaignId;
 use serde::Deserialize;
 use serde_json::Map;
+use std::collections::HashMap;
 
 use super::errors::{Code, Failure};
 use super::{Send, caller};
@@ -130,18 +134,27 @@ struct RecipientBody {
 }
 
 /// The text with `{name}` replaced by the recipient's field `name` (strings,
-/// integers, booleans as 1/0); `None` when nothing was replaced.
-fn personalize(text: &str, fields: &Map<String, serde_json::Value>) -> Option<String> {
-    if !text.contains('{') {
-        return None;
+/// integers, booleans as 1/0), rendered by the core's one-pass renderer and
+/// charged to the request's `budget`; `None` when the template has no field.
+fn personalize(
+    template: &Template,
+    fields: &Map<String, serde_json::Value>,
+    budget: &mut Budget,
+) -> Result<Option<String>, Failure> {
+    if !template.has_fields() {
+        return Ok(None);
     }
-    let mut out = text.to_owned();
-    for (name, value) in fields {
-        if let Some(value) = scalar::text(value) {
-            out = out.replace(&format!("{{{name}}}"), &value);
-        }
-    }
-    (out != text).then_some(out)
+    let values: HashMap<&str, String> = fields
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), scalar::text(value)?)))
+        .collect();
+    budget
+        .render(template, |name| values.get(name).map(String::as_str))
+        .map(Some)
+        .map_err(|e| {
+            tracing::info!(error = %e, "octopush: personalised text refused");
+            Failure::invalid(Code::TEXT_TOO_LONG, e.to_string())
+        })
 }
 
 impl SendBody {
@@ -190,14 +203,18 @@ impl SendBody {
         };
         let send_at = crate::time::parse_optional("send_at", self.send_at.as_deref())
             .map_err(|e| Failure::invalid(Code::CANNOT_PROCESS, e.message))?;
+        let template = Template::parse(&text, Syntax::BRACES);
+        let mut budget = Budget::for_recipients(recipients.len());
         let recipients = recipients
             .into_iter()
-            .map(|r| Recipient {
-                text: personalize(&text, &r.fields),
-                number: r.phone_number.0,
-                client_ref: None,
+            .map(|r| {
+                Ok(Recipient {
+                    text: personalize(&template, &r.fields, &mut budget)?,
+                    number: r.phone_number.0,
+                    client_ref: None,
+                })
             })
-            .collect();
+            .collect::<Result<_, Failure>>()?;
         Ok(Send {
             request: SendRequest {
                 text: Some(text),
