@@ -111,7 +111,7 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         100 => (64..128).contains(&b),
         169 => b == 254,
         172 => (16..32).contains(&b),
-        192 => (b == 0 && c == 0) || (b == 0 && c == 2) || b == 168,
+        192 => (b == 0 && matches!(c, 0 | 2)) || b == 168,
         198 => b == 18 || b == 19 || (b == 51 && c == 100),
         203 => b == 0 && c == 113,
         // 224/4 multicast and 240/4 reserved, broadcast included.
