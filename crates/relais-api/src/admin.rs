@@ -243,7 +243,7 @@ pub struct BalanceBody {
         (status = 402, description = "The balance would go below zero", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "A postpaid account has no balance", body = ErrorBody),
-        (status = 422, body = ErrorBody)
+        (status = 422, description = "A zero amount, or one too large for the balance (`amount_too_large`)", body = ErrorBody)
     ),
     security(("admin_token" = []))
 )]
@@ -259,12 +259,20 @@ pub async fn credit_account(
         );
     }
     let account = load_account(&state, id).await?;
-    if account.balance.is_none() {
+    let Some(balance) = account.balance else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "postpaid_account",
             "a postpaid account has no balance to credit",
         ));
+    };
+    if balance.checked_add(body.amount).is_none() {
+        tracing::warn!(account = id, amount = %body.amount, "credit refused: the balance would overflow");
+        return Err(ApiError::unprocessable(
+            "amount_too_large",
+            "the amount is too large: the balance would exceed what an account can hold",
+        )
+        .with_field("amount"));
     }
     let reason = body.reason.as_deref().unwrap_or("admin");
     let balance = state

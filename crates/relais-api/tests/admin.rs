@@ -344,6 +344,17 @@ async fn credits_are_added_and_taken_back() {
     app.admin(Method::POST, &uri, Some(json!({"amount": "0"})))
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount");
+    // The largest amount there is, on a non-zero balance: too large, not
+    // a negative "needed" figure; the balance is unchanged.
+    let too_large = app
+        .admin(
+            Method::POST,
+            &uri,
+            Some(json!({"amount": "9223372036854.775807"})),
+        )
+        .await;
+    too_large.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large");
+    assert!(!too_large.text().contains("needed"), "{}", too_large.text());
     app.admin(Method::POST, &uri, Some(json!({"amount": 0.5})))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_field");
