@@ -16,6 +16,8 @@ use crate::{admin, ops, simulator, v1};
 pub const API_KEY: &str = "api_key";
 /// Security scheme of `/admin`: the administration token as a bearer token.
 pub const ADMIN_TOKEN: &str = "admin_token";
+/// Security scheme of `/metrics` when `metrics_token` is configured.
+pub const METRICS_TOKEN: &str = "metrics_token";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,7 +45,7 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApiDoc) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in [API_KEY, ADMIN_TOKEN] {
+        for name in [API_KEY, ADMIN_TOKEN, METRICS_TOKEN] {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

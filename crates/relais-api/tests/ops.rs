@@ -160,6 +160,24 @@ async fn metrics_count_requests_and_messages() {
     );
     assert!(text.contains("relais_webhooks_pending"), "{text}");
 
+    // With a metrics token, /metrics needs it as a bearer token.
+    let guarded = TestApp::with_config(ApiConfig {
+        metrics_token: Some("m3trics".into()),
+        ..test_config()
+    })
+    .await;
+    for token in [None, Some("wrong"), Some("m3trics-and-more")] {
+        guarded
+            .raw(Method::GET, "/metrics", token, &[], Body::empty())
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let scraped = guarded
+        .raw(Method::GET, "/metrics", Some("m3trics"), &[], Body::empty())
+        .await;
+    assert_eq!(scraped.status, StatusCode::OK, "{}", scraped.text());
+    assert!(scraped.text().contains("relais_messages"));
+
     let off = TestApp::without_metrics().await;
     let response = off
         .raw(Method::GET, "/metrics", None, &[], Body::empty())
