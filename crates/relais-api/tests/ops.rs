@@ -223,3 +223,36 @@ async fn unknown_paths_answer_in_the_error_shape() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
 }
+
+/// Every operation that names a security scheme documents the 401 its
+/// authentication answers.
+#[tokio::test]
+async fn every_secured_operation_documents_401() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let mut secured = 0;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(security) = operation.get("security").and_then(|s| s.as_array()) else {
+                continue;
+            };
+            if security
+                .iter()
+                .all(|s| s.as_object().is_some_and(|o| o.is_empty()))
+            {
+                continue;
+            }
+            secured += 1;
+            let response = &operation["responses"]["401"];
+            if response.is_null() || response["content"]["application/json"].is_null() {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(secured >= 25, "only {secured} secured operations found");
+    assert!(missing.is_empty(), "no documented 401: {missing:?}");
+}
