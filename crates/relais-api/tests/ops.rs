@@ -256,3 +256,42 @@ async fn every_secured_operation_documents_401() {
     assert!(secured >= 25, "only {secured} secured operations found");
     assert!(missing.is_empty(), "no documented 401: {missing:?}");
 }
+
+/// Every `limit` query parameter says 1–1000 and every `offset` starts at 0.
+#[tokio::test]
+async fn paging_parameters_document_their_bounds() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                let schema = &param["schema"];
+                match param["name"].as_str() {
+                    Some("limit") => {
+                        seen += 1;
+                        assert_eq!(
+                            (schema["minimum"].as_i64(), schema["maximum"].as_i64()),
+                            (Some(1), Some(1000)),
+                            "{method} {path}: {schema}"
+                        );
+                    }
+                    Some("offset") => {
+                        seen += 1;
+                        assert_eq!(schema["minimum"].as_i64(), Some(0), "{method} {path}");
+                        assert_eq!(
+                            schema["maximum"].as_i64(),
+                            Some(i64::MAX),
+                            "{method} {path}"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(seen >= 10, "only {seen} paging parameters found");
+}
