@@ -74,8 +74,11 @@ impl From<Account> for AccountBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
-    /// Unique login name.
+    /// Unique login name: 1-64 printable characters, no `@`.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    /// Contact and login e-mail, unique across names and e-mails.
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
     /// Starting credits, a decimal string; `null` for a postpaid account
     /// (no credit limit); absent for a prepaid account with 0.
@@ -123,8 +126,12 @@ pub async fn create_account(
     JsonBody(body): JsonBody<CreateAccount>,
 ) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
     let name = body.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::unprocessable("invalid_name", "the name is empty").with_field("name"));
+    if let Err(e) = relais_core::account::validate_name(name) {
+        return Err(ApiError::unprocessable("invalid_name", e.to_string()).with_field("name"));
+    }
+    let email = body.email.map(|e| e.trim().to_owned());
+    if let Some(Err(e)) = email.as_deref().map(relais_core::account::validate_email) {
+        return Err(ApiError::unprocessable("invalid_email", e.to_string()).with_field("email"));
     }
     if body.balance.is_some_and(Amount::is_negative) {
         return Err(
@@ -138,7 +145,7 @@ pub async fn create_account(
     };
     let new = NewAccount {
         name: name.to_owned(),
-        email: body.email,
+        email,
         balance: body.balance,
         sandbox: body.sandbox,
         settings,

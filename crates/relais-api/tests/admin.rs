@@ -135,6 +135,36 @@ async fn accounts_are_created_read_and_listed() {
             json!("name"),
         ),
         (
+            json!({"name": "a\0b"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "a\nb"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "a".repeat(1 << 20)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "ops@shop.fr"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "x", "email": "not an e-mail"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_email",
+            json!("email"),
+        ),
+        (
             json!({"name": "x", "balance": "-1"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_amount",
