@@ -74,8 +74,11 @@ impl From<Account> for AccountBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
-    /// Unique login name.
+    /// Unique login name: 1-64 printable characters, no `@`.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    /// Contact and login e-mail, unique across names and e-mails.
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
     /// Starting credits, a decimal string; `null` for a postpaid account
     /// (no credit limit); absent for a prepaid account with 0.
@@ -123,8 +126,12 @@ pub async fn create_account(
     JsonBody(body): JsonBody<CreateAccount>,
 ) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
     let name = body.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::unprocessable("invalid_name", "the name is empty").with_field("name"));
+    if let Err(e) = relais_core::account::validate_name(name) {
+        return Err(ApiError::unprocessable("invalid_name", e.to_string()).with_field("name"));
+    }
+    let email = body.email.map(|e| e.trim().to_owned());
+    if let Some(Err(e)) = email.as_deref().map(relais_core::account::validate_email) {
+        return Err(ApiError::unprocessable("invalid_email", e.to_string()).with_field("email"));
     }
     if body.balance.is_some_and(Amount::is_negative) {
         return Err(
@@ -138,7 +145,7 @@ pub async fn create_account(
     };
     let new = NewAccount {
         name: name.to_owned(),
-        email: body.email,
+        email,
         balance: body.balance,
         sandbox: body.sandbox,
         settings,
@@ -243,7 +250,7 @@ pub struct BalanceBody {
         (status = 402, description = "The balance would go below zero", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "A postpaid account has no balance", body = ErrorBody),
-        (status = 422, body = ErrorBody)
+        (status = 422, description = "A zero amount, or one too large for the balance (`amount_too_large`)", body = ErrorBody)
     ),
     security(("admin_token" = []))
 )]
@@ -259,12 +266,20 @@ pub async fn credit_account(
         );
     }
     let account = load_account(&state, id).await?;
-    if account.balance.is_none() {
+    let Some(balance) = account.balance else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "postpaid_account",
             "a postpaid account has no balance to credit",
         ));
+    };
+    if balance.checked_add(body.amount).is_none() {
+        tracing::warn!(account = id, amount = %body.amount, "credit refused: the balance would overflow");
+        return Err(ApiError::unprocessable(
+            "amount_too_large",
+            "the amount is too large: the balance would exceed what an account can hold",
+        )
+        .with_field("amount"));
     }
     let reason = body.reason.as_deref().unwrap_or("admin");
     let balance = state

@@ -106,7 +106,7 @@ impl FromRequestParts<SharedState> for Admin {
 
 /// Compares without stopping at the first difference, so the time taken does
 /// not tell an attacker how much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -16,6 +16,8 @@ use crate::{admin, ops, simulator, v1};
 pub const API_KEY: &str = "api_key";
 /// Security scheme of `/admin`: the administration token as a bearer token.
 pub const ADMIN_TOKEN: &str = "admin_token";
+/// Security scheme of `/metrics` when `metrics_token` is configured.
+pub const METRICS_TOKEN: &str = "metrics_token";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,7 +45,7 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApiDoc) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in [API_KEY, ADMIN_TOKEN] {
+        for name in [API_KEY, ADMIN_TOKEN, METRICS_TOKEN] {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -62,8 +64,48 @@ pub fn api_router() -> OpenApiRouter<SharedState> {
 }
 
 /// `/openapi.json` and Swagger UI at `/docs`.
-pub fn docs(doc: OpenApiDoc) -> SwaggerUi {
+pub fn docs(mut doc: OpenApiDoc) -> SwaggerUi {
+    document_unauthorized(&mut doc);
     SwaggerUi::new("/docs").url("/openapi.json", doc)
+}
+
+/// Adds the 401 every authenticated operation can answer (missing or wrong
+/// bearer token) to each operation that names a security scheme and does not
+/// document one itself: the authentication extractors answer it for all of
+/// them, so it is written once here rather than on every handler.
+fn document_unauthorized(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let unauthorized = ResponseBuilder::new()
+        .description("Missing or wrong bearer token")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.iter().flatten().any(|requirement| {
+                serde_json::to_value(requirement)
+                    .is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+            });
+            if secured {
+                operation
+                    .responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| unauthorized.clone().into());
+            }
+        }
+    }
 }
 
 /// Schemas of `relais-core` and `relais-store` types that appear in requests

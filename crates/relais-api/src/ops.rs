@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use relais_store::MessageStatus;
@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{bearer_token, constant_time_eq};
 use crate::error::ApiError;
 use crate::state::SharedState;
 
@@ -70,14 +71,35 @@ pub async fn readyz(State(state): State<SharedState>) -> Result<Json<Health>, Ap
     }
 }
 
-/// Prometheus metrics (text exposition format). 404 when metrics are off.
+/// Prometheus metrics (text exposition format). 404 when metrics are off;
+/// 401 without the bearer token when `metrics_token` is configured.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "ops",
-    responses((status = 200, content_type = "text/plain", body = String), (status = 404, body = crate::error::ErrorBody))
+    responses(
+        (status = 200, content_type = "text/plain", body = String),
+        (status = 401, description = "`metrics_token` is set and the request does not bear it", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)
+    ),
+    security((), ("metrics_token" = []))
 )]
-pub async fn metrics(State(state): State<SharedState>) -> Result<Response, ApiError> {
+pub async fn metrics(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(expected) = state.config.metrics_token.as_deref() {
+        let bearer = bearer_token(&headers);
+        if !bearer.is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes())) {
+            tracing::warn!(
+                token_sent = bearer.is_some(),
+                "/metrics refused: wrong or missing metrics token"
+            );
+            return Err(ApiError::unauthorized(
+                "/metrics needs Authorization: Bearer <metrics_token>",
+            ));
+        }
+    }
     let handle = state.metrics.as_ref().ok_or_else(ApiError::not_found)?;
     let totals = state.store.status_totals().await?;
     for status in MessageStatus::ALL {

@@ -16,8 +16,10 @@ pub const MAX_LIMIT: u64 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items to skip (default 0).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub offset: Option<u64>,
     /// Items to return, at most 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 
@@ -27,7 +29,8 @@ impl PageParams {
     }
 }
 
-/// The page asked for; a limit of 0 or above [`MAX_LIMIT`] is a 400.
+/// The page asked for; a limit of 0 or above [`MAX_LIMIT`], or an offset
+/// beyond `i64::MAX`, is a 400.
 pub fn page(offset: Option<u64>, limit: Option<u64>) -> Result<Page, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -37,10 +40,16 @@ pub fn page(offset: Option<u64>, limit: Option<u64>) -> Result<Page, ApiError> {
         )
         .with_field("limit"));
     }
-    Ok(Page {
-        offset: offset.unwrap_or(0),
-        limit,
-    })
+    // Both stores count in signed 64 bits.
+    let offset = offset.unwrap_or(0);
+    if i64::try_from(offset).is_err() {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("offset must be at most {}", i64::MAX),
+        )
+        .with_field("offset"));
+    }
+    Ok(Page { offset, limit })
 }
 
 /// One page of a list.

@@ -23,6 +23,9 @@ pub struct ApiConfig {
     pub allow_private_callbacks: bool,
     /// Most recipients one request may carry (also capped by the pipeline's own limit).
     pub max_recipients: usize,
+    /// Bearer token `/metrics` asks for (it shows every tenant's totals);
+    /// `None` leaves it open, for a listener only the operator reaches.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -33,6 +36,7 @@ impl Default for ApiConfig {
             rate_limit: None,
             allow_private_callbacks: false,
             max_recipients: 1_000_000,
+            metrics_token: None,
         }
     }
 }

@@ -135,6 +135,36 @@ async fn accounts_are_created_read_and_listed() {
             json!("name"),
         ),
         (
+            json!({"name": "a\0b"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "a\nb"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "a".repeat(1 << 20)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "ops@shop.fr"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_name",
+            json!("name"),
+        ),
+        (
+            json!({"name": "x", "email": "not an e-mail"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_email",
+            json!("email"),
+        ),
+        (
             json!({"name": "x", "balance": "-1"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_amount",
@@ -344,6 +374,17 @@ async fn credits_are_added_and_taken_back() {
     app.admin(Method::POST, &uri, Some(json!({"amount": "0"})))
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_amount");
+    // The largest amount there is, on a non-zero balance: too large, not
+    // a negative "needed" figure; the balance is unchanged.
+    let too_large = app
+        .admin(
+            Method::POST,
+            &uri,
+            Some(json!({"amount": "9223372036854.775807"})),
+        )
+        .await;
+    too_large.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large");
+    assert!(!too_large.text().contains("needed"), "{}", too_large.text());
     app.admin(Method::POST, &uri, Some(json!({"amount": 0.5})))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_field");

@@ -128,6 +128,7 @@ async fn campaigns_are_listed_filtered_and_paged() {
     for (query, field) in [
         ("limit=1001", "limit"),
         ("limit=0", "limit"),
+        ("offset=9223372036854775808", "offset"),
         ("status=paused", "status"),
         ("from=2026-02-30T00:00:00Z", "from"),
     ] {

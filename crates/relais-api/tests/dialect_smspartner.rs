@@ -662,6 +662,41 @@ async fn statuses_of_one_several_and_all_messages() {
     app.raw(Method::GET, &uri, None, &[], Body::empty())
         .await
         .sp_error(404, 4);
+
+    // An unknown campaign id, a non-numeric one and another account's
+    // campaign fail their own item only, as the provider answers.
+    let multi = app
+        .sp_post(
+            "/multi-status",
+            json!({"SMSStatut_List": [
+                {"phoneNumber": "0612345678", "messageId": 999999},
+                {"phoneNumber": "0612345678", "messageId": id},
+                {"phoneNumber": "0612345678", "messageId": "abc"},
+            ]}),
+        )
+        .await
+        .sp_ok();
+    let list = multi["StatutResponse_List"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "{multi}");
+    assert_eq!(
+        list[0],
+        json!({"success": false, "code": 4, "phoneNumber": "0612345678", "messageId": 999999, "status": "Numéro introuvable"})
+    );
+    assert_eq!(list[1]["status"], "Delivered", "{multi}");
+    assert_eq!(list[2]["code"], 4, "{multi}");
+    let uri = format!("{BASE}/multi-status");
+    let body = json!({"apiKey": other, "SMSStatut_List": [{"phoneNumber": "0612345678", "messageId": id}]});
+    let theirs = app
+        .raw(
+            Method::POST,
+            &uri,
+            None,
+            &[("content-type", "application/json")],
+            Body::from(body.to_string()),
+        )
+        .await
+        .sp_ok();
+    assert_eq!(theirs["StatutResponse_List"][0]["code"], 4, "{theirs}");
 }
 
 #[tokio::test]

@@ -160,6 +160,24 @@ async fn metrics_count_requests_and_messages() {
     );
     assert!(text.contains("relais_webhooks_pending"), "{text}");
 
+    // With a metrics token, /metrics needs it as a bearer token.
+    let guarded = TestApp::with_config(ApiConfig {
+        metrics_token: Some("m3trics".into()),
+        ..test_config()
+    })
+    .await;
+    for token in [None, Some("wrong"), Some("m3trics-and-more")] {
+        guarded
+            .raw(Method::GET, "/metrics", token, &[], Body::empty())
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let scraped = guarded
+        .raw(Method::GET, "/metrics", Some("m3trics"), &[], Body::empty())
+        .await;
+    assert_eq!(scraped.status, StatusCode::OK, "{}", scraped.text());
+    assert!(scraped.text().contains("relais_messages"));
+
     let off = TestApp::without_metrics().await;
     let response = off
         .raw(Method::GET, "/metrics", None, &[], Body::empty())
@@ -204,4 +222,76 @@ async fn unknown_paths_answer_in_the_error_shape() {
     app.raw(Method::GET, "/nowhere", None, &[], Body::empty())
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
+}
+
+/// Every operation that names a security scheme documents the 401 its
+/// authentication answers.
+#[tokio::test]
+async fn every_secured_operation_documents_401() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let mut secured = 0;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(security) = operation.get("security").and_then(|s| s.as_array()) else {
+                continue;
+            };
+            if security
+                .iter()
+                .all(|s| s.as_object().is_some_and(|o| o.is_empty()))
+            {
+                continue;
+            }
+            secured += 1;
+            let response = &operation["responses"]["401"];
+            if response.is_null() || response["content"]["application/json"].is_null() {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(secured >= 25, "only {secured} secured operations found");
+    assert!(missing.is_empty(), "no documented 401: {missing:?}");
+}
+
+/// Every `limit` query parameter says 1–1000 and every `offset` starts at 0.
+#[tokio::test]
+async fn paging_parameters_document_their_bounds() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                let schema = &param["schema"];
+                match param["name"].as_str() {
+                    Some("limit") => {
+                        seen += 1;
+                        assert_eq!(
+                            (schema["minimum"].as_i64(), schema["maximum"].as_i64()),
+                            (Some(1), Some(1000)),
+                            "{method} {path}: {schema}"
+                        );
+                    }
+                    Some("offset") => {
+                        seen += 1;
+                        assert_eq!(schema["minimum"].as_i64(), Some(0), "{method} {path}");
+                        assert_eq!(
+                            schema["maximum"].as_i64(),
+                            Some(i64::MAX),
+                            "{method} {path}"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(seen >= 10, "only {seen} paging parameters found");
 }

@@ -11,6 +11,7 @@
 //! protocol into [`plan::SendRequest`]; the store persists the resulting
 //! [`plan::Plan`].
 
+pub mod account;
 pub mod calendar;
 pub mod encoding;
 pub mod gsm7;

@@ -32,6 +32,9 @@ pub struct Config {
     pub database_url: String,
     /// Bearer token of `/admin`; without one the admin API refuses everything.
     pub admin_token: Option<String>,
+    /// Bearer token `/metrics` asks for; without one `/metrics` is open
+    /// (it shows every tenant's totals: set one, or keep the listener private).
+    pub metrics_token: Option<String>,
     pub log: LogConfig,
     pub api: ApiSection,
     pub sending: SendingSection,
@@ -69,6 +72,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "relais.db".into(),
             admin_token: None,
+            metrics_token: None,
             log: LogConfig::default(),
             api: ApiSection::default(),
             sending: SendingSection::default(),
@@ -247,6 +251,9 @@ fn load_from(
 /// The configuration as TOML with secrets replaced by `********`.
 pub fn masked_toml(config: &Config) -> String {
     let mut shown = config.clone();
+    if shown.metrics_token.is_some() {
+        shown.metrics_token = Some("********".into());
+    }
     if shown.admin_token.is_some() {
         shown.admin_token = Some("********".into());
     }
@@ -421,6 +428,7 @@ tls = { cert_file = "/etc/relais/smpp.pem", key_file = "/etc/relais/smpp.key" }
     fn secrets_are_masked() {
         let config = Config {
             admin_token: Some("s3cret".into()),
+            metrics_token: Some("scrape-t0ken".into()),
             database_url: "postgres://relais:pw@db/relais".into(),
             smpp_connectors: vec![EsmeConfig {
                 password: "smpp-pw".into(),
@@ -430,7 +438,10 @@ tls = { cert_file = "/etc/relais/smpp.pem", key_file = "/etc/relais/smpp.key" }
         };
         let shown = masked_toml(&config);
         assert!(
-            !shown.contains("s3cret") && !shown.contains(":pw@") && !shown.contains("smpp-pw"),
+            !shown.contains("s3cret")
+                && !shown.contains("scrape-t0ken")
+                && !shown.contains(":pw@")
+                && !shown.contains("smpp-pw"),
             "{shown}"
         );
         assert!(
@@ -440,5 +451,6 @@ tls = { cert_file = "/etc/relais/smpp.pem", key_file = "/etc/relais/smpp.key" }
         // What is printed can be read back.
         let back: Config = toml::from_str(&shown).unwrap();
         assert_eq!(back.listen, config.listen);
+        assert_eq!(back.metrics_token.as_deref(), Some("********"));
     }
 }

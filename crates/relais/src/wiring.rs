@@ -182,6 +182,7 @@ pub fn start(
         }),
         allow_private_callbacks: config.api.allow_private_callbacks,
         max_recipients: config.sending.max_recipients,
+        metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
     };
     let state = Arc::new(
         AppState::new(pipeline.clone(), store.clone(), api, metrics)

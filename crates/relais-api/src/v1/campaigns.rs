@@ -130,8 +130,10 @@ pub struct CampaignQuery {
     pub from: Option<String>,
     /// Created before (RFC 3339).
     pub to: Option<String>,
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub offset: Option<u64>,
     /// At most 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 
@@ -233,8 +235,10 @@ pub async fn cancel_campaign(
 pub struct MessagesQuery {
     /// Only messages in this status.
     pub status: Option<String>,
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub offset: Option<u64>,
     /// At most 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 

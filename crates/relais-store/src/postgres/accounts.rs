@@ -225,13 +225,19 @@ pub(super) async fn credit(
             "account {id} is postpaid: it has no balance to credit"
         ))
     })?;
-    let after = balance
-        .checked_add(amount)
-        .filter(|after| !after.is_negative())
-        .ok_or(StoreError::InsufficientCredits {
+    // An amount beyond what a balance can hold is refused as such, not
+    // reported as a (negative) shortfall.
+    let after = balance.checked_add(amount).ok_or_else(|| {
+        StoreError::Conflict(format!(
+            "crediting {amount} would overflow account {id}'s balance"
+        ))
+    })?;
+    if after.is_negative() {
+        return Err(StoreError::InsufficientCredits {
             needed: Amount::ZERO - amount,
             available: balance,
-        })?;
+        });
+    }
     sqlx::query(
         "WITH credited AS (UPDATE accounts SET balance = $1 WHERE id = $2)
          INSERT INTO ledger (account_id, amount, reason, at) VALUES ($2, $3, $4, $5)",

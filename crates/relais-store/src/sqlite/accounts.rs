@@ -201,13 +201,19 @@ pub(super) async fn credit(
             "account {id} is postpaid: it has no balance to credit"
         ))
     })?;
-    let after = balance
-        .checked_add(amount)
-        .filter(|after| !after.is_negative())
-        .ok_or(StoreError::InsufficientCredits {
+    // An amount beyond what a balance can hold is refused as such, not
+    // reported as a (negative) shortfall.
+    let after = balance.checked_add(amount).ok_or_else(|| {
+        StoreError::Conflict(format!(
+            "crediting {amount} would overflow account {id}'s balance"
+        ))
+    })?;
+    if after.is_negative() {
+        return Err(StoreError::InsufficientCredits {
             needed: Amount::ZERO - amount,
             available: balance,
-        })?;
+        });
+    }
     sqlx::query("UPDATE accounts SET balance = ? WHERE id = ?")
         .bind(after.micros())
         .bind(id)

@@ -550,6 +550,22 @@ pub async fn credits_and_ledger(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::NotFound)
     ));
+
+    // A credit beyond what a balance holds is refused as an overflow, not as
+    // a shortfall, and stores nothing.
+    let rich = new_account(store, "rich", Some(units(1))).await;
+    let overflow = store
+        .credit_account(rich.id, Amount::from_micros(i64::MAX), "too large", at(3))
+        .await;
+    assert!(
+        matches!(overflow, Err(StoreError::Conflict(ref what)) if what.contains("overflow")),
+        "{overflow:?}"
+    );
+    assert_eq!(balance(store, rich.id).await, Some(units(1)));
+    assert_eq!(
+        store.ledger(rich.id, Page::default()).await.unwrap().len(),
+        1
+    );
 }
 
 pub async fn api_keys_by_hash_and_revocation(store: Arc<dyn Store>) {

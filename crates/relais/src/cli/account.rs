@@ -81,6 +81,11 @@ pub fn run_account(command: AccountCommand, overrides: &Overrides) -> ExitCode {
                 postpaid,
                 sandbox,
             } => {
+                let name = name.trim().to_owned();
+                relais_core::account::validate_name(&name).map_err(|e| e.to_string())?;
+                if let Some(email) = &email {
+                    relais_core::account::validate_email(email).map_err(|e| e.to_string())?;
+                }
                 let settings = AccountSettings {
                     webhook_secret: keys::new_webhook_secret(),
                     ..AccountSettings::default()

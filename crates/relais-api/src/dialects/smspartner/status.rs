@@ -75,13 +75,18 @@ async fn all_messages(
     ))
 }
 
-/// The message of campaign `id` sent to `number`, read a page at a time.
+/// The message of campaign `id` sent to `number`, read a page at a time;
+/// `None` when the campaign is not the account's or holds no such number
+/// (an unknown id is one item's failure in `multi-status`, not the batch's).
 async fn find(
     state: &AppState,
     account: &Account,
     id: CampaignId,
     number: &str,
 ) -> Result<Option<Message>, Failure> {
+    if state.store.campaign(account.id, id).await?.is_none() {
+        return Ok(None);
+    }
     let Ok(number) = number::normalize(
         number,
         account.settings.default_region,
