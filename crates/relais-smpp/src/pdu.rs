@@ -316,7 +316,9 @@ pub const ESM_RECEIPT: u8 = 0x04;
 pub enum TextCoding {
     /// 0: the SMSC default alphabet, GSM-7 unpacked (one septet per octet).
     Gsm7,
-    /// 1 (IA5/ASCII) and 3 (Latin-1): one octet per character.
+    /// 1: IA5 (ASCII), seven bits in one octet.
+    Ia5,
+    /// 3: Latin-1, one octet per character.
     Latin1,
     /// 8: UTF-16BE, surrogate pairs included.
     Ucs2,
@@ -327,7 +329,8 @@ impl TextCoding {
     pub fn of(data_coding: u8) -> Option<TextCoding> {
         match data_coding {
             0x00 => Some(TextCoding::Gsm7),
-            0x01 | 0x03 => Some(TextCoding::Latin1),
+            0x01 => Some(TextCoding::Ia5),
+            0x03 => Some(TextCoding::Latin1),
             0x08 => Some(TextCoding::Ucs2),
             // GSM data coding groups: 0xF0–0xFF "data coding/message class",
             // bit 2 says 8-bit data (not text) when set.
@@ -336,10 +339,32 @@ impl TextCoding {
         }
     }
 
-    /// Decodes a payload (without header). Bad UTF-16 decodes as U+FFFD.
+    /// Whether `bytes` can be text in this coding: UCS-2 takes whole
+    /// 16-bit units (an odd byte count is not text), IA5 seven-bit octets.
+    /// A submit failing this is refused (ESME_RINVMSGLEN), never padded.
+    pub fn is_well_formed(self, bytes: &[u8]) -> bool {
+        match self {
+            TextCoding::Ucs2 => bytes.len().is_multiple_of(2),
+            TextCoding::Ia5 => bytes.is_ascii(),
+            TextCoding::Gsm7 | TextCoding::Latin1 => true,
+        }
+    }
+
+    /// Decodes a payload (without header). Bad UTF-16, and IA5 octets
+    /// above 0x7F, decode as U+FFFD (see [`is_well_formed`](Self::is_well_formed)).
     pub fn decode(self, bytes: &[u8]) -> String {
         match self {
             TextCoding::Gsm7 => gsm7::decode(bytes),
+            TextCoding::Ia5 => bytes
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii() {
+                        char::from(b)
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    }
+                })
+                .collect(),
             TextCoding::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
             TextCoding::Ucs2 => {
                 let units = bytes
@@ -640,6 +665,16 @@ mod tests {
             "Hi€"
         );
         assert_eq!(TextCoding::of(3).unwrap().decode(&[0x63, 0xE9]), "cé");
+        // 1 is IA5 (ASCII), not Latin-1: 0xE9 is no IA5 character.
+        let ia5 = TextCoding::of(1).unwrap();
+        assert_eq!(ia5, TextCoding::Ia5);
+        assert_eq!(ia5.decode(b"ok"), "ok");
+        assert!(!ia5.is_well_formed(&[0x63, 0xE9]));
+        assert_eq!(ia5.decode(&[0x63, 0xE9]), "c\u{FFFD}");
+        // UCS-2 takes whole 16-bit units.
+        let ucs2 = TextCoding::of(8).unwrap();
+        assert!(ucs2.is_well_formed(&[0x00, 0x41]));
+        assert!(!ucs2.is_well_formed(&[0x00, 0x41, 0x00]));
         assert_eq!(
             TextCoding::of(8)
                 .unwrap()

@@ -93,11 +93,13 @@ async fn bind_statuses() {
     let mut client = fixture.client().await;
     assert_eq!(
         client.bind(BindAs::Transceiver, "nobody", PASSWORD).await,
-        status(0x0F)
+        status(0x0D),
+        "an unknown system_id answers as a wrong password does"
     );
     assert_eq!(
         client.bind(BindAs::Transceiver, SYSTEM_ID, "wrong").await,
-        status(0x0E)
+        status(0x0D),
+        "a wrong password answers as an unknown system_id does"
     );
     assert_eq!(
         client.bind(BindAs::Transceiver, SYSTEM_ID, PASSWORD).await,
@@ -275,6 +277,44 @@ async fn incomplete_concatenations_time_out() {
     fields.esm_class = 0x40;
     let (code, _) = send(&mut client, &fields, vec![]).await;
     assert_eq!(code, status(0x45));
+    fixture.stop().await;
+}
+
+/// Octets that are not text in their `data_coding` (an odd UCS-2 count, a
+/// non-ASCII IA5 octet) are refused with ESME_RINVMSGLEN, and nothing is stored.
+#[tokio::test]
+async fn malformed_text_octets_are_refused() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transmitter).await;
+    for fields in [
+        submit("33612345678", 8, vec![0x00, 0x41, 0x00]),
+        submit("33612345678", 1, b"caf\xe9".to_vec()),
+    ] {
+        let (code, id) = send(&mut client, &fields, vec![]).await;
+        assert_eq!(code, status(0x01), "{fields:?}");
+        assert_eq!(id, None);
+    }
+    let campaigns = fixture
+        .store
+        .campaigns(
+            fixture.account.id,
+            &Default::default(),
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(campaigns.is_empty(), "{campaigns:?}");
+    // IA5 (data_coding 1) is ASCII.
+    let id = accepted(
+        &mut client,
+        &submit("33612345678", 1, b"plain".to_vec()),
+        vec![],
+    )
+    .await;
+    assert_eq!(stored(&fixture, &id).await.1, "plain");
     fixture.stop().await;
 }
 

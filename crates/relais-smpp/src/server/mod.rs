@@ -3,9 +3,10 @@
 //! replies go back to them as `deliver_sm`.
 //!
 //! - Binds: transmitter, receiver or transceiver, checked by [`SmppAuth`]:
-//!   ESME_RINVSYSID (unknown system_id), ESME_RINVPASWD (wrong password),
-//!   ESME_RBINDFAIL (account disabled, or its `max_binds` reached),
-//!   ESME_RALYBND (bound already).
+//!   ESME_RBINDFAIL for an unknown system_id, a wrong password, a disabled
+//!   account alike (so that logins cannot be enumerated; each refusal is
+//!   logged at `warn` with system_id, peer and reason), and for `max_binds`
+//!   reached; ESME_RALYBND (bound already).
 //! - Each `submit_sm` is one [`Pipeline::send`] of one recipient (a
 //!   `submit_multi`, one send to all its destinations), committed before the
 //!   answer. The `message_id` answered is the relais **campaign id** (one
@@ -16,8 +17,9 @@
 //!   the pipeline commits those under way together, in one transaction (its
 //!   group commit): a full window costs a few commits, not one per submit,
 //!   and each is still answered only once committed.
-//! - Text is decoded by `data_coding`: 0 GSM-7 (unpacked septets), 1 and 3
-//!   Latin-1, 8 UCS-2 (UTF-16, surrogate pairs included); `message_payload`
+//! - Text is decoded by `data_coding`: 0 GSM-7 (unpacked septets), 1 IA5
+//!   (ASCII), 3 Latin-1, 8 UCS-2 (UTF-16, surrogate pairs included); an odd
+//!   UCS-2 octet count or a non-ASCII IA5 octet is ESME_RINVMSGLEN; `message_payload`
 //!   is read when `short_message` is empty. The pipeline then encodes it as
 //!   it does for every door (GSM-7 whenever the text allows).
 //! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs) are

@@ -241,16 +241,19 @@ impl Session {
         }
         let account = match self.inner.auth.authenticate(system_id, password).await {
             Ok(account) if !account.account.disabled => account,
-            Ok(_) | Err(AuthError::Disabled) => {
+            // Unknown system_id, wrong password and disabled account all
+            // answer ESME_RBINDFAIL, so that a client cannot tell which
+            // logins exist; the log says which it was (never the password).
+            Ok(_) => {
+                self.failed_bind(system_id, &AuthError::Disabled);
                 self.outbox.send(&refuse(status::BIND_FAILED));
                 return;
             }
-            Err(AuthError::UnknownSystemId) => {
-                self.outbox.send(&refuse(status::INVALID_SYSTEM_ID));
-                return;
-            }
-            Err(AuthError::WrongPassword) => {
-                self.outbox.send(&refuse(status::INVALID_PASSWORD));
+            Err(
+                e @ (AuthError::Disabled | AuthError::UnknownSystemId | AuthError::WrongPassword),
+            ) => {
+                self.failed_bind(system_id, &e);
+                self.outbox.send(&refuse(status::BIND_FAILED));
                 return;
             }
             Err(AuthError::Unavailable(e)) => {
@@ -297,6 +300,11 @@ impl Session {
         if receives {
             self.inner.receiver_bound.notify_one();
         }
+    }
+
+    /// Logs a refused bind: who tried, from where, and why.
+    fn failed_bind(&self, system_id: &str, reason: &AuthError) {
+        tracing::warn!(peer = %self.peer, system_id, %reason, "smpp: bind refused");
     }
 
     /// The bound account, if the bind may submit (transmitter or
@@ -517,8 +525,21 @@ impl Session {
         let account = bound.account.clone();
         let outbox = self.outbox.clone();
         tokio::spawn(async move {
-            let text = pending.coding.decode(&payload);
-            let answer = submit_to_pipeline(&inner, &account, pending, text).await;
+            let answer = if pending.coding.is_well_formed(&payload) {
+                let text = pending.coding.decode(&payload);
+                submit_to_pipeline(&inner, &account, pending, text).await
+            } else {
+                tracing::warn!(
+                    account = account.id,
+                    coding = ?pending.coding,
+                    octets = payload.len(),
+                    "smpp: submit refused, its octets are not text in its data_coding"
+                );
+                Answer::Refused {
+                    multi: pending.multi,
+                    status: status::INVALID_MESSAGE_LENGTH,
+                }
+            };
             for seq in seqs {
                 outbox.send(&answer.command(seq));
             }
