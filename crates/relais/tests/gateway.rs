@@ -583,3 +583,128 @@ connectors = ["simulator"]
     store.close().await;
     server.stop();
 }
+
+/// `count` distinct French mobile numbers.
+fn mobiles(count: u32) -> Vec<String> {
+    (0..count).map(|i| format!("+3361200{i:04}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn callback_events_final_sends_exactly_one_callback_per_message() {
+    let server = Server::start("");
+    let hook = Listener::start().await;
+    let (_, key) = server.account("acme", Some("10")).await;
+    let to = mobiles(20);
+    let (status, sent) = server
+        .post(
+            &key,
+            "/v1/messages",
+            json!({ "to": to, "text": "final only", "callback_url": hook.url,
+                    "callback_events": "final" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let campaign = sent["campaign_id"].as_i64().unwrap();
+    server
+        .wait_for(&key, &format!("/v1/campaigns/{campaign}"), WAIT, |c| {
+            c["status"] == "done"
+        })
+        .await;
+    hook.wait_for(20, WAIT, |_| true).await;
+    // Anything else would have been enqueued with the statuses already reached.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let received = hook.received();
+    let mut ids: Vec<i64> = received
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            assert_eq!(body["status"], "delivered", "{body}");
+            body["message_id"].as_i64().unwrap()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((received.len(), ids.len()), (20, 20));
+
+    let (status, refused) = server
+        .post(
+            &key,
+            "/v1/messages",
+            json!({ "to": ["+33612345678"], "text": "x", "callback_events": "some" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batched_webhooks_carry_every_event_once_with_a_valid_signature() {
+    let server = Server::start("");
+    let hook = Listener::start().await;
+    let (_, key) = server.account("acme", Some("10")).await;
+    let answer = put_webhooks(
+        &server,
+        &key,
+        json!({ "dlr": hook.url, "secret": "s3cret-s3cret-s3cret", "batch_max": 50 }),
+    )
+    .await;
+    assert_eq!(answer["batch_max"], 50, "{answer}");
+    let (status, sent) = server
+        .post(
+            &key,
+            "/v1/messages",
+            json!({ "to": mobiles(30), "text": "batched" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+
+    // 30 submitted and 30 delivered events, in arrays.
+    let events = |received: &[common::Received]| -> Vec<Value> {
+        received
+            .iter()
+            .flat_map(|r| r.json().as_array().cloned().expect("a JSON array"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while events(&hook.received()).len() < 60 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            hook.received()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = hook.received();
+    let mut seen: Vec<(i64, String)> = events(&received)
+        .iter()
+        .map(|e| {
+            (
+                e["message_id"].as_i64().unwrap(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let total = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!((total, seen.len()), (60, 60), "every event exactly once");
+    for request in &received {
+        assert_eq!(request.headers["x-relais-event"], "batch");
+        let timestamp = request.headers["x-relais-timestamp"].to_str().unwrap();
+        assert_eq!(
+            request.headers["x-relais-signature"].to_str().unwrap(),
+            sign("s3cret-s3cret-s3cret", timestamp, &request.body)
+        );
+        let carried = request.json().as_array().unwrap().len();
+        let ids = request.headers["x-relais-delivery"].to_str().unwrap();
+        assert_eq!(ids.split(',').count(), carried);
+        assert!((1..=50).contains(&carried));
+    }
+    assert!(
+        received.len() < 60,
+        "events were joined: {} requests for 60 events",
+        received.len()
+    );
+    server.stop();
+}
