@@ -53,7 +53,7 @@ impl ReceiptQueue for NoReceipts {
         Ok(Vec::new())
     }
 
-    async fn finish(&self, _: i64, _: WebhookResult, _: Millis) -> StoreResult<()> {
+    async fn finish(&self, _: &[(i64, WebhookResult)], _: Millis) -> StoreResult<()> {
         Ok(())
     }
 }

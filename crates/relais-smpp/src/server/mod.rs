@@ -181,7 +181,8 @@ pub trait ReceiptQueue: Send + Sync + 'static {
         limit: u32,
         lease_until: Millis,
     ) -> StoreResult<Vec<Webhook>>;
-    async fn finish(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()>;
+    /// Records how each entry's delivery went, all in one transaction.
+    async fn finish(&self, results: &[(i64, WebhookResult)], now: Millis) -> StoreResult<()>;
 }
 
 /// A bound session, as the rest of the server sees it.

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use relais_engine::clock;
-use relais_store::{AccountId, EventKind, MessageStatus, StoreResult, Webhook, WebhookResult};
+use std::collections::HashMap;
+
+use relais_store::{AccountId, EventKind, MessageStatus, Webhook, WebhookFacts, WebhookResult};
 use rusmpp::pdus::DeliverSm;
 use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
 use rusmpp::values::MessageState;
@@ -46,12 +48,24 @@ pub(super) async fn run(inner: Arc<Inner>) {
             {
                 Ok(claimed) => {
                     busy = !claimed.is_empty();
-                    let results = join_all(claimed.iter().map(|w| deliver(&inner, w))).await;
-                    let now = clock::now_ms();
-                    for (w, result) in claimed.iter().zip(results) {
-                        if let Err(e) = inner.receipts.finish(w.id, result, now).await {
-                            tracing::warn!(error = %e, "smpp: recording a receipt's delivery failed");
+                    // What the batch's PDUs are built from, read once for all of them.
+                    let facts = if claimed.is_empty() {
+                        Ok(WebhookFacts::default())
+                    } else {
+                        inner.pipeline.store().webhook_facts(&claimed).await
+                    };
+                    let results: Vec<(i64, WebhookResult)> = match &facts {
+                        Ok(facts) => {
+                            let sent = join_all(claimed.iter().map(|w| deliver(&inner, w, facts)));
+                            claimed.iter().map(|w| w.id).zip(sent.await).collect()
                         }
+                        Err(e) => claimed
+                            .iter()
+                            .map(|w| (w.id, retry(&inner, w, format!("store: {e}"))))
+                            .collect(),
+                    };
+                    if let Err(e) = inner.receipts.finish(&results, clock::now_ms()).await {
+                        tracing::warn!(error = %e, "smpp: recording receipts' delivery failed");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "smpp: claiming receipts failed"),
@@ -69,10 +83,10 @@ pub(super) async fn run(inner: Arc<Inner>) {
 
 /// Sends one outbox entry (a final status as a receipt, a reply as an MO)
 /// and answers what became of it.
-async fn deliver(inner: &Inner, w: &Webhook) -> WebhookResult {
+async fn deliver(inner: &Inner, w: &Webhook, facts: &WebhookFacts) -> WebhookResult {
     let parts = match w.kind {
-        EventKind::Status => receipt(inner, w).await,
-        EventKind::Inbound | EventKind::Stop => reply(inner, w).await,
+        EventKind::Status => receipt(w, facts),
+        EventKind::Inbound | EventKind::Stop => reply(w, facts),
     };
     match parts {
         Ok(parts) => match send(inner, w.account_id, parts).await {
@@ -95,44 +109,34 @@ fn retry(inner: &Inner, w: &Webhook, error: String) -> WebhookResult {
     }
 }
 
-/// What a store read gave, or the entry's outcome when it cannot go on.
-fn found<T>(
-    inner: &Inner,
-    w: &Webhook,
+/// A record of the batch's facts, or the entry's outcome when it is gone.
+fn found<'a, K: std::hash::Hash + Eq, T>(
+    records: &'a HashMap<K, T>,
+    key: Option<K>,
     what: &str,
-    read: StoreResult<Option<T>>,
-) -> Result<T, WebhookResult> {
-    match read {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(WebhookResult::GaveUp {
+) -> Result<&'a T, WebhookResult> {
+    key.and_then(|k| records.get(&k))
+        .ok_or_else(|| WebhookResult::GaveUp {
             error: format!("{what} not found"),
-        }),
-        Err(e) => Err(retry(inner, w, e.to_string())),
-    }
+        })
 }
 
 /// The receipt of a status event; nothing to send (`Err(Delivered)`) unless
 /// the status is final.
-async fn receipt(inner: &Inner, w: &Webhook) -> Result<Vec<DeliverSm>, WebhookResult> {
+fn receipt(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookResult> {
     let (Some(message_id), Some(message_status)) = (w.message_id, w.status) else {
         return Err(WebhookResult::Delivered);
     };
     if !message_status.is_final() {
         return Err(WebhookResult::Delivered);
     }
-    let store = inner.pipeline.store();
-    let (message, _) = found(
-        inner,
-        w,
-        "message",
-        store.message(w.account_id, message_id).await,
-    )?;
-    let campaign = found(
-        inner,
-        w,
-        "campaign",
-        store.campaign(w.account_id, message.campaign_id).await,
-    )?;
+    let message = found(&facts.messages, Some(message_id), "message")?;
+    let campaign = found(&facts.campaigns, Some(message.campaign_id), "campaign")?;
+    if message.account_id != w.account_id {
+        return Err(WebhookResult::GaveUp {
+            error: "message not found".into(),
+        });
+    }
     let id = message.campaign_id.to_string();
     let (stat, state) = stat_of_status(message_status);
     let delivered = message_status == MessageStatus::Delivered;
@@ -174,19 +178,18 @@ async fn receipt(inner: &Inner, w: &Webhook) -> Result<Vec<DeliverSm>, WebhookRe
 
 /// A reply (STOP ones included) as a mobile-originated `deliver_sm`, in
 /// parts with a concatenation UDH when longer than one SMS.
-async fn reply(inner: &Inner, w: &Webhook) -> Result<Vec<DeliverSm>, WebhookResult> {
+fn reply(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookResult> {
     let Some(inbound_id) = w.inbound_id else {
         return Err(WebhookResult::GaveUp {
             error: "a reply without its inbound id".into(),
         });
     };
-    let store = inner.pipeline.store();
-    let inbound = found(
-        inner,
-        w,
-        "reply",
-        store.inbound_by_id(w.account_id, inbound_id).await,
-    )?;
+    let inbound = found(&facts.inbound, Some(inbound_id), "reply")?;
+    if inbound.account_id != w.account_id {
+        return Err(WebhookResult::GaveUp {
+            error: "reply not found".into(),
+        });
+    }
     let fields = ShortMessage {
         source: Address::new(1, 1, inbound.from.digits().to_string()),
         destination: sender_address(&inbound.to),

@@ -116,8 +116,8 @@ impl ReceiptQueue for StoreReceipts {
             .await
     }
 
-    async fn finish(&self, id: i64, result: WebhookResult, now: Millis) -> StoreResult<()> {
-        self.store.finish_webhook(id, result, now).await
+    async fn finish(&self, results: &[(i64, WebhookResult)], now: Millis) -> StoreResult<()> {
+        self.store.finish_webhooks(results, now).await
     }
 }
 
