@@ -135,8 +135,10 @@ struct RecipientBody {
 
 /// The text with `{name}` replaced by the recipient's field `name` (strings,
 /// integers, booleans as 1/0), rendered by the core's one-pass renderer and
-/// charged to the request's `budget`; `None` when the template has no field.
+/// charged to the request's `budget`; `None` when nothing was replaced (the
+/// recipient then shares the campaign's `text`).
 fn personalize(
+    text: &str,
     template: &Template,
     fields: &Map<String, serde_json::Value>,
     budget: &mut Budget,
@@ -150,7 +152,7 @@ fn personalize(
         .collect();
     budget
         .render(template, |name| values.get(name).map(String::as_str))
-        .map(Some)
+        .map(|rendered| (rendered != text).then_some(rendered))
         .map_err(|e| {
             tracing::info!(error = %e, "octopush: personalised text refused");
             Failure::invalid(Code::TEXT_TOO_LONG, e.to_string())
@@ -209,7 +211,7 @@ impl SendBody {
             .into_iter()
             .map(|r| {
                 Ok(Recipient {
-                    text: personalize(&template, &r.fields, &mut budget)?,
+                    text: personalize(&text, &template, &r.fields, &mut budget)?,
                     number: r.phone_number.0,
                     client_ref: None,
                 })
