@@ -257,8 +257,10 @@ impl WebhookWorker {
         // After a claim that found fewer than it asked for, the next one waits
         // for the poll interval (or for the queue to run dry).
         let mut next_claim = tokio::time::Instant::now();
+        // The engine dropped without saying stop: stop all the same.
+        let mut closed = false;
         loop {
-            let stopping = *shutdown.borrow();
+            let stopping = closed || *shutdown.borrow();
             if !stopping && queue.len() < concurrency && tokio::time::Instant::now() >= next_claim {
                 match self.claim().await {
                     Ok(claimed) => {
@@ -299,7 +301,7 @@ impl WebhookWorker {
                 if queue.is_empty() && tokio::time::Instant::now() < next_claim {
                     tokio::select! {
                         _ = tokio::time::sleep_until(next_claim) => {}
-                        _ = shutdown.changed() => {}
+                        changed = shutdown.changed() => closed = changed.is_err(),
                     }
                 }
                 continue;
@@ -313,8 +315,8 @@ impl WebhookWorker {
                     count_results(&done);
                     let _ = results.send(done);
                 }
-                _ = shutdown.changed() => {}
-                _ = tokio::time::sleep_until(next_claim), if queue.len() < concurrency => {}
+                changed = shutdown.changed(), if !stopping => closed = changed.is_err(),
+                _ = tokio::time::sleep_until(next_claim), if !stopping && queue.len() < concurrency => {}
             }
         }
         drop(results);
