@@ -112,13 +112,12 @@ fn retry(inner: &Inner, w: &Webhook, error: String) -> WebhookResult {
 /// A record of the batch's facts, or the entry's outcome when it is gone.
 fn found<'a, K: std::hash::Hash + Eq, T>(
     records: &'a HashMap<K, T>,
-    key: Option<K>,
+    key: K,
     what: &str,
 ) -> Result<&'a T, WebhookResult> {
-    key.and_then(|k| records.get(&k))
-        .ok_or_else(|| WebhookResult::GaveUp {
-            error: format!("{what} not found"),
-        })
+    records.get(&key).ok_or_else(|| WebhookResult::GaveUp {
+        error: format!("{what} not found"),
+    })
 }
 
 /// The receipt of a status event; nothing to send (`Err(Delivered)`) unless
@@ -130,8 +129,8 @@ fn receipt(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookR
     if !message_status.is_final() {
         return Err(WebhookResult::Delivered);
     }
-    let message = found(&facts.messages, Some(message_id), "message")?;
-    let campaign = found(&facts.campaigns, Some(message.campaign_id), "campaign")?;
+    let message = found(&facts.messages, message_id, "message")?;
+    let campaign = found(&facts.campaigns, message.campaign_id, "campaign")?;
     if message.account_id != w.account_id {
         return Err(WebhookResult::GaveUp {
             error: "message not found".into(),
@@ -184,7 +183,7 @@ fn reply(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookRes
             error: "a reply without its inbound id".into(),
         });
     };
-    let inbound = found(&facts.inbound, Some(inbound_id), "reply")?;
+    let inbound = found(&facts.inbound, inbound_id, "reply")?;
     if inbound.account_id != w.account_id {
         return Err(WebhookResult::GaveUp {
             error: "reply not found".into(),
