@@ -372,6 +372,56 @@ async fn marketing_texts_need_a_stop_mention_121() {
 }
 
 #[tokio::test]
+async fn low_cost_marketing_takes_no_pub_stop_and_its_absence_answers_122() {
+    let app = TestApp::new().await;
+    let send = |text: &'static str, sms_type: &'static str| {
+        let app = &app;
+        async move {
+            old_api(
+                app,
+                "/api/sms",
+                &with_login(
+                    app,
+                    &[
+                        ("sms_text", text),
+                        ("sms_recipients", NUMBER),
+                        ("sms_type", sms_type),
+                    ],
+                ),
+            )
+            .await
+        }
+    };
+    let response = send("Soldes -20% ce week-end", "XXX").await;
+    assert_old_error(&response, "122");
+    // Premium keeps its own code and wording.
+    let response = send("Soldes -20% no PUB=STOP", "FR").await;
+    assert_old_error(&response, "121");
+    app.assert_untouched().await;
+
+    let response = send("Soldes -20% no PUB=STOP", "XXX").await;
+    let xml = response.text();
+    assert_eq!(xml_text(&xml, "error_code"), Some("000"), "{xml}");
+    let campaign = campaign(&app, old_ticket(xml_text(&xml, "ticket").unwrap())).await;
+    assert_eq!(campaign["route_class"], "low_cost");
+    assert_eq!(campaign["text"], "Soldes -20% no PUB=STOP");
+
+    let response = v1(
+        &app,
+        Method::POST,
+        "/sms-campaign/send",
+        Some(
+            json!({"recipients": [{"phone_number": NUMBER}], "text": "Soldes",
+                    "type": "sms_low_cost", "purpose": "wholesale"}),
+        ),
+    )
+    .await;
+    assert_v1_error(&response, StatusCode::UNPROCESSABLE_ENTITY, 122);
+    let message = response.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("no PUB=STOP"), "{message}");
+}
+
+#[tokio::test]
 async fn low_cost_takes_low_cost_routes_without_a_sender() {
     let app = TestApp::new().await;
     let response = old_api(
@@ -876,6 +926,11 @@ async fn v1_refusals_have_their_code_and_status_and_store_nothing() {
             with("text", "Soldes".into()),
             StatusCode::UNPROCESSABLE_ENTITY,
             121,
+        ),
+        (
+            with("text", "Soldes\0 STOP au 36180".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            500,
         ),
         (with("type", Value::Null), StatusCode::BAD_REQUEST, 112),
         (

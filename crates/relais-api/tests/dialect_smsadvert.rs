@@ -269,6 +269,10 @@ async fn bad_fields_are_refused_per_field() {
             json!({"shortTextMessage": "Saisissez un maximum de caractères 480!"}),
         ),
         (
+            json!({"phone": "+40740123456", "shortTextMessage": "Bonjour\u{0} toi"}),
+            json!({"shortTextMessage": "Le message contient des caractères non acceptés!"}),
+        ),
+        (
             json!({"phone": "+40740123456", "shortTextMessage": 42}),
             json!({"shortTextMessage": "Le message doit être un texte!"}),
         ),

@@ -444,6 +444,9 @@ async fn bad_bodies_and_values_get_their_status_and_store_nothing() {
     send(with("/sms/message/text", json!("")), json_ct)
         .await
         .sf_status(-7);
+    send(with("/sms/message/text", json!("Bonjour\u{0}")), json_ct)
+        .await
+        .sf_status(-7);
     send(with("/sms/message/text", json!("x".repeat(1600))), json_ct)
         .await
         .sf_status(-7);

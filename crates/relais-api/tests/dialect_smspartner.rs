@@ -274,6 +274,11 @@ async fn a_scheduled_send_needs_time_and_minute() {
         .await
         .sp_constraints();
     assert_eq!(fields, ["children[scheduledDeliveryDate].data"]);
+    let fields = app
+        .sp_post("/send", bad(json!({"message": "Bonjour\u{1}"})))
+        .await
+        .sp_constraints();
+    assert_eq!(fields, ["children[message].data"]);
     assert_eq!(app.campaign_count().await, before);
 }
 

@@ -245,6 +245,8 @@ async fn bad_input_is_refused_with_a_clear_error_and_stores_nothing() {
         ("sender with punctuation", json!({"text": "x", "to": to(), "sender": "My-Shop!"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_sender", Some("sender")),
         ("sender too long", json!({"text": "x", "to": to(), "sender": "ABCDEFGHIJKL"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_sender", Some("sender")),
         ("text not in GSM-7", json!({"text": "emoji 😀", "to": to(), "encoding": "gsm7"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "not_gsm7", Some("text")),
+        ("text with a NUL", json!({"text": "Bonjour\u{0}", "to": to()}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "control_character", Some("text")),
+        ("text with an escape", json!({"text": "a\u{1b}[31m", "to": to()}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "control_character", Some("text")),
         ("private callback URL", json!({"text": "x", "to": to(), "callback_url": "http://127.0.0.1:8080/hook"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_callback_url", Some("callback_url")),
         ("callback URL that is not http", json!({"text": "x", "to": to(), "callback_url": "ftp://example.com/"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_callback_url", Some("callback_url")),
     ];

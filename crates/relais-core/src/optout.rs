@@ -4,8 +4,15 @@
 
 use std::borrow::Cow;
 
+use crate::pricing::RouteClass;
+
 /// The mention appended when an account does not configure its own.
 pub const DEFAULT_MENTION: &str = "STOP au 36180";
+
+/// The wording low-cost ("standard") routes use instead of a STOP number:
+/// they carry no reply path, so the mention points at the operator's own
+/// opt-out ("no PUB=STOP", Octopush's error 122 asks for it verbatim).
+pub const LOW_COST_MENTION: &str = "no PUB=STOP";
 
 /// What to do with a marketing text that has no STOP mention.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,10 +33,53 @@ impl Default for OptOutPolicy {
     }
 }
 
-/// A marketing text without a STOP mention under the `Refuse` policy.
+/// A marketing text without a STOP mention under the `Refuse` policy, on a
+/// route of this class (doors with one code per class tell them apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a marketing text must carry a STOP mention, e.g. \"STOP au 36180\"")]
-pub struct MissingMention;
+#[error("a marketing text must carry the mention \"{}\"", example_mention(*class))]
+pub struct MissingMention {
+    pub class: RouteClass,
+}
+
+/// The mention a route class expects, as an error message quotes it.
+pub fn example_mention(class: RouteClass) -> &'static str {
+    match class {
+        RouteClass::Premium => "STOP au XXXXX",
+        RouteClass::LowCost => LOW_COST_MENTION,
+    }
+}
+
+/// True when `text` carries an opt-out mention valid on a route of `class`:
+/// a STOP number on every class ([`has_mention`]), and on low-cost routes
+/// also [`LOW_COST_MENTION`] (its letters in any case, spaces around `=` allowed).
+pub fn has_mention_for(text: &str, class: RouteClass) -> bool {
+    has_mention(text) || (class == RouteClass::LowCost && has_low_cost_mention(text))
+}
+
+fn has_low_cost_mention(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = find_ascii_ci(&bytes[from..], b"no pub") {
+        let start = from + pos;
+        let rest = &bytes[start + 6..];
+        let word_start = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        let spaces = |s: &[u8]| s.iter().take_while(|b| **b == b' ').count();
+        let mut i = spaces(rest);
+        if word_start && rest.get(i) == Some(&b'=') {
+            i += 1;
+            i += spaces(&rest[i..]);
+            let stop = &rest[i..];
+            if stop.len() >= 4
+                && stop[..4].eq_ignore_ascii_case(b"stop")
+                && stop.get(4).is_none_or(|b| !b.is_ascii_alphanumeric())
+            {
+                return true;
+            }
+        }
+        from = start + 6;
+    }
+    false
+}
 
 /// True when `text` carries a STOP mention: the word STOP in any case, then
 /// optional separators (`:`, `-`, spaces) and an optional linking word (au, at,
@@ -51,10 +101,15 @@ pub fn has_mention(text: &str) -> bool {
     false
 }
 
-/// Applies the policy to a marketing text: unchanged when it already has a
-/// mention, else with the mention appended, or refused.
-pub fn apply<'t>(text: &'t str, policy: &OptOutPolicy) -> Result<Cow<'t, str>, MissingMention> {
-    if has_mention(text) {
+/// Applies the policy to a marketing text bound for a route of `class`:
+/// unchanged when it already has a mention valid there, else with the
+/// account's mention appended, or refused.
+pub fn apply<'t>(
+    text: &'t str,
+    policy: &OptOutPolicy,
+    class: RouteClass,
+) -> Result<Cow<'t, str>, MissingMention> {
+    if has_mention_for(text, class) {
         return Ok(Cow::Borrowed(text));
     }
     match policy {
@@ -66,7 +121,7 @@ pub fn apply<'t>(text: &'t str, policy: &OptOutPolicy) -> Result<Cow<'t, str>, M
             };
             Ok(Cow::Owned(format!("{text}{sep}{mention}")))
         }
-        OptOutPolicy::Refuse => Err(MissingMention),
+        OptOutPolicy::Refuse => Err(MissingMention { class }),
     }
 }
 
@@ -195,18 +250,66 @@ mod tests {
 
     #[test]
     fn appends_or_refuses_by_policy() {
+        let premium = RouteClass::Premium;
         let append = OptOutPolicy::default();
-        assert_eq!(apply("Soldes", &append).unwrap(), "Soldes\nSTOP au 36180");
-        assert_eq!(apply("Soldes\n", &append).unwrap(), "Soldes\nSTOP au 36180");
+        assert_eq!(
+            apply("Soldes", &append, premium).unwrap(),
+            "Soldes\nSTOP au 36180"
+        );
+        assert_eq!(
+            apply("Soldes\n", &append, premium).unwrap(),
+            "Soldes\nSTOP au 36180"
+        );
         assert!(matches!(
-            apply("Soldes STOP au 36180", &append).unwrap(),
+            apply("Soldes STOP au 36180", &append, premium).unwrap(),
             Cow::Borrowed(_)
         ));
-        assert_eq!(apply("Soldes", &OptOutPolicy::Refuse), Err(MissingMention));
         assert_eq!(
-            apply("Soldes stop au 36180", &OptOutPolicy::Refuse).unwrap(),
+            apply("Soldes", &OptOutPolicy::Refuse, premium),
+            Err(MissingMention { class: premium })
+        );
+        assert_eq!(
+            apply("Soldes stop au 36180", &OptOutPolicy::Refuse, premium).unwrap(),
             "Soldes stop au 36180"
         );
+    }
+
+    #[test]
+    fn low_cost_routes_also_take_no_pub_stop() {
+        let low = RouteClass::LowCost;
+        for text in [
+            "Soldes -50% no PUB=STOP",
+            "Soldes\nNo Pub = Stop",
+            "(no PUB=STOP)",
+            "no PUB=STOP, merci",
+            "Soldes STOP au 36180",
+        ] {
+            assert!(has_mention_for(text, low), "{text:?}");
+        }
+        for text in [
+            "Soldes no PUB",
+            "Soldes no PUB=STOPPER",
+            "Soldes casino PUB=STOP",
+            "Soldes no PUB STOP",
+        ] {
+            assert!(!has_mention_for(text, low), "{text:?}");
+        }
+        // Premium routes keep the STOP-number rule only.
+        assert!(!has_mention_for("Soldes no PUB=STOP", RouteClass::Premium));
+        let refused = apply("Soldes", &OptOutPolicy::Refuse, low).unwrap_err();
+        assert_eq!(refused, MissingMention { class: low });
+        assert!(refused.to_string().contains("no PUB=STOP"), "{refused}");
+        assert!(
+            MissingMention {
+                class: RouteClass::Premium
+            }
+            .to_string()
+            .contains("STOP au XXXXX")
+        );
+        assert!(matches!(
+            apply("Soldes no PUB=STOP", &OptOutPolicy::Refuse, low).unwrap(),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

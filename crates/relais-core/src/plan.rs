@@ -351,6 +351,11 @@ pub enum PlanError {
     TextTooLong { segments: u16, max: u16 },
     #[error("{0}")]
     NotGsm7(EncodingError),
+    #[error(
+        "the text contains the control character U+{code:04X} at character {position}; \
+         only line feed, carriage return and form feed are allowed"
+    )]
+    ControlCharacter { position: usize, code: u32 },
     #[error("invalid sender: {0}")]
     InvalidSender(SenderError),
     #[error("the send time is in the past")]
@@ -375,6 +380,7 @@ impl PlanError {
             PlanError::EmptyText => "empty_text",
             PlanError::TextTooLong { .. } => "text_too_long",
             PlanError::NotGsm7(_) => "not_gsm7",
+            PlanError::ControlCharacter { .. } => "control_character",
             PlanError::InvalidSender(_) => "invalid_sender",
             PlanError::SendTimeInPast => "send_time_in_past",
             PlanError::WindowEndBeforeStart => "window_end_before_start",
@@ -392,6 +398,7 @@ impl PlanError {
             | PlanError::EmptyText
             | PlanError::TextTooLong { .. }
             | PlanError::NotGsm7(_)
+            | PlanError::ControlCharacter { .. }
             | PlanError::MissingStopMention(_) => Some("text"),
             PlanError::InvalidSender(_) => Some("sender"),
             PlanError::SendTimeInPast => Some("send_at"),
@@ -403,10 +410,25 @@ impl PlanError {
     }
 }
 
-/// Prepares one text: STOP mention for marketing, encoding, segment limit.
+/// The first C0 control character `text` may not carry, with its position in
+/// characters (from 0). Line feed and carriage return are text; form feed is
+/// GSM-7's page break (an extension character). Any other, NUL above all, is
+/// refused: handsets show it as garbage or cut the text there, and carriers
+/// refuse it in their own way.
+pub fn control_character(text: &str) -> Option<(usize, char)> {
+    let byte = text
+        .bytes()
+        .position(|b| b < 0x20 && !matches!(b, b'\n' | b'\r' | 0x0C))?;
+    let position = text[..byte].chars().count();
+    Some((position, char::from(text.as_bytes()[byte])))
+}
+
+/// Prepares one text: control characters, STOP mention for marketing,
+/// encoding, segment limit.
 pub fn prepare_text(
     text: &str,
     kind: MessageKind,
+    class: RouteClass,
     mode: EncodingMode,
     smart: bool,
     opt_out: &OptOutPolicy,
@@ -415,9 +437,15 @@ pub fn prepare_text(
     if text.trim().is_empty() {
         return Err(PlanError::EmptyText);
     }
+    if let Some((position, c)) = control_character(text) {
+        return Err(PlanError::ControlCharacter {
+            position,
+            code: u32::from(c),
+        });
+    }
     let text = match kind {
         MessageKind::Marketing => {
-            optout::apply(text, opt_out).map_err(PlanError::MissingStopMention)?
+            optout::apply(text, opt_out, class).map_err(PlanError::MissingStopMention)?
         }
         MessageKind::Transactional => text.into(),
     };
@@ -496,6 +524,7 @@ pub fn plan(req: &SendRequest, ctx: &PlanContext<'_>) -> Result<Plan, PlanError>
         prepare_text(
             text,
             req.kind,
+            req.route_class,
             req.encoding,
             smart,
             &ctx.opt_out,

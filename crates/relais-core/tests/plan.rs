@@ -416,6 +416,66 @@ fn request_level_errors_have_stable_codes() {
 }
 
 #[test]
+fn control_characters_are_refused_except_line_breaks_and_form_feed() {
+    let prices = prices();
+    let calendars = Calendars::france_default();
+    let ctx = PlanContext::new(ts(WEEKDAY_MORNING), &prices, &calendars);
+    for (text, position, code) in [
+        ("Bonjour\0", 7, 0x00),
+        ("\u{1}Hi", 0, 0x01),
+        ("Hé\tho", 2, 0x09),
+        ("café \u{1b}[31m", 5, 0x1B),
+        ("a\u{1f}", 1, 0x1F),
+    ] {
+        let err = plan::plan(&request(text, &["0612345678"]), &ctx).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::ControlCharacter { position, code },
+            "{text:?}"
+        );
+        assert_eq!(err.code(), "control_character");
+        assert_eq!(err.field(), Some("text"));
+        assert!(err.to_string().contains(&format!("U+{code:04X}")), "{err}");
+    }
+    // Per-recipient texts obey the same rule.
+    let mut req = request("Hi", &["0612345678"]);
+    req.recipients[0].text = Some("Salut\0".into());
+    assert_eq!(
+        plan::plan(&req, &ctx).unwrap_err().code(),
+        "control_character"
+    );
+    // Line feed, carriage return and form feed (GSM-7's page break) are text.
+    for text in [
+        "Ligne 1\nLigne 2",
+        "Ligne 1\r\nLigne 2",
+        "Page 1\u{c}Page 2",
+    ] {
+        let plan = plan::plan(&request(text, &["0612345678"]), &ctx).unwrap();
+        assert_eq!(plan.texts[0].encoding, Encoding::Gsm7, "{text:?}");
+    }
+}
+
+#[test]
+fn a_low_cost_marketing_text_may_carry_no_pub_stop_instead_of_a_stop_number() {
+    let prices = prices();
+    let calendars = Calendars::france_default();
+    let mut ctx = PlanContext::new(ts(WEEKDAY_MORNING), &prices, &calendars);
+    ctx.opt_out = OptOutPolicy::Refuse;
+    let marketing = |text: &str, route_class: RouteClass| SendRequest {
+        kind: MessageKind::Marketing,
+        route_class,
+        ..request(text, &["0612345678"])
+    };
+    assert!(plan::plan(&marketing("Soldes no PUB=STOP", RouteClass::LowCost), &ctx).is_ok());
+    let premium = plan::plan(&marketing("Soldes no PUB=STOP", RouteClass::Premium), &ctx);
+    assert!(
+        matches!(premium, Err(PlanError::MissingStopMention(m)) if m.class == RouteClass::Premium)
+    );
+    let low = plan::plan(&marketing("Soldes", RouteClass::LowCost), &ctx);
+    assert!(matches!(low, Err(PlanError::MissingStopMention(m)) if m.class == RouteClass::LowCost));
+}
+
+#[test]
 fn smart_encoding_follows_the_request_then_the_account_default() {
     let prices = prices();
     let calendars = Calendars::france_default();

@@ -444,6 +444,7 @@ impl Pipeline {
         let analysis = plan::prepare_text(
             &request.text,
             request.kind,
+            request.route_class,
             request.encoding,
             smart,
             &settings.opt_out,

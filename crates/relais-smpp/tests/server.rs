@@ -281,7 +281,9 @@ async fn incomplete_concatenations_time_out() {
 }
 
 /// Octets that are not text in their `data_coding` (an odd UCS-2 count, a
-/// non-ASCII IA5 octet) are refused with ESME_RINVMSGLEN, and nothing is stored.
+/// non-ASCII IA5 octet), and texts carrying a control character (NUL and the
+/// other C0 controls but LF, CR and form feed) are refused with
+/// ESME_RINVMSGLEN, and nothing is stored.
 #[tokio::test]
 async fn malformed_text_octets_are_refused() {
     let fixture = Fixture::start(Options::default()).await;
@@ -289,6 +291,9 @@ async fn malformed_text_octets_are_refused() {
     for fields in [
         submit("33612345678", 8, vec![0x00, 0x41, 0x00]),
         submit("33612345678", 1, b"caf\xe9".to_vec()),
+        submit("33612345678", 3, b"caf\xe9\x00".to_vec()),
+        submit("33612345678", 8, vec![0x00, 0x41, 0x00, 0x00]),
+        submit("33612345678", 1, b"red \x1b[31m".to_vec()),
     ] {
         let (code, id) = send(&mut client, &fields, vec![]).await;
         assert_eq!(code, status(0x01), "{fields:?}");

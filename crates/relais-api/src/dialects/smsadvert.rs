@@ -204,7 +204,7 @@ fn plan_refusal(e: PlanError) -> Refusal {
             ("shortTextMessage", TEXT_TOO_SHORT.to_owned())
         }
         PlanError::TextTooLong { .. } => ("shortTextMessage", TEXT_TOO_LONG.to_owned()),
-        PlanError::NotGsm7(_) => (
+        PlanError::NotGsm7(_) | PlanError::ControlCharacter { .. } => (
             "shortTextMessage",
             "Le message contient des caractères non acceptés!".to_owned(),
         ),

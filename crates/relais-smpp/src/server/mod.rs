@@ -19,7 +19,8 @@
 //!   and each is still answered only once committed.
 //! - Text is decoded by `data_coding`: 0 GSM-7 (unpacked septets), 1 IA5
 //!   (ASCII), 3 Latin-1, 8 UCS-2 (UTF-16, surrogate pairs included); an odd
-//!   UCS-2 octet count or a non-ASCII IA5 octet is ESME_RINVMSGLEN; `message_payload`
+//!   UCS-2 octet count, a non-ASCII IA5 octet or a control character in the
+//!   decoded text (planning's rule) is ESME_RINVMSGLEN; `message_payload`
 //!   is read when `short_message` is empty. The pipeline then encodes it as
 //!   it does for every door (GSM-7 whenever the text allows).
 //! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs) are

@@ -44,9 +44,10 @@ pub fn status_of_error(error: &SendError) -> u32 {
         SendError::Plan(e) => match e {
             PlanError::NoRecipients => status::INVALID_DESTINATION,
             PlanError::TooManyRecipients { .. } => status::INVALID_DEST_COUNT,
-            PlanError::MissingText | PlanError::EmptyText | PlanError::TextTooLong { .. } => {
-                status::INVALID_MESSAGE_LENGTH
-            }
+            PlanError::MissingText
+            | PlanError::EmptyText
+            | PlanError::TextTooLong { .. }
+            | PlanError::ControlCharacter { .. } => status::INVALID_MESSAGE_LENGTH,
             PlanError::NotGsm7(_) => status::INVALID_DATA_CODING,
             PlanError::InvalidSender(_) => status::INVALID_SOURCE,
             PlanError::SendTimeInPast => status::INVALID_SCHEDULE,

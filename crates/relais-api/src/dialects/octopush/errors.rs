@@ -18,7 +18,8 @@
 //! | text too long (characters or segments) | 102 | 400/422 |
 //! | `sms_type`/`type` missing, unknown | 112, 208 | 400 |
 //! | invalid sender | 106 | 422 |
-//! | marketing text without STOP mention | 121 | 422 |
+//! | marketing text without STOP mention: premium; low cost (`no PUB=STOP`) | 121; 122 | 422 |
+//! | control character in the text | 500 | 422 |
 //! | not enough credit | 104 | 402 |
 //! | `request_id` already used | 120 | 409 |
 //! | `request_keys` without `request_sha1`, wrong `request_sha1` | 123, 124 | 400 |
@@ -59,6 +60,7 @@ impl Code {
     pub const NO_VALID_NUMBER: Code = Code(117);
     pub const DUPLICATE_REQUEST: Code = Code(120);
     pub const MISSING_STOP: Code = Code(121);
+    pub const MISSING_LOW_COST_STOP: Code = Code(122);
     pub const MISSING_SHA1: Code = Code(123);
     pub const BAD_SHA1: Code = Code(124);
     pub const FLOOD: Code = Code(128);
@@ -106,6 +108,9 @@ impl Code {
             120 => "A SMS with the same request_id has already been sent.",
             121 => {
                 "In Premium SMS, the mention \"STOP au XXXXX\" is mandatory and must belong to your text (respect the case)."
+            }
+            122 => {
+                "In Standard SMS, the mention \"no PUB=STOP\" is mandatory and must belong to your text (respect the case)."
             }
             123 => "The field request_sha1 is missing.",
             124 => {
@@ -225,9 +230,16 @@ fn plan_failure(e: &PlanError) -> Failure {
         PlanError::MissingText | PlanError::EmptyText => (Code::NO_TEXT, StatusCode::BAD_REQUEST),
         PlanError::TextTooLong { .. } => (Code::TEXT_TOO_LONG, StatusCode::UNPROCESSABLE_ENTITY),
         PlanError::InvalidSender(_) => (Code::BAD_SENDER, StatusCode::UNPROCESSABLE_ENTITY),
-        PlanError::MissingStopMention(_) => (Code::MISSING_STOP, StatusCode::UNPROCESSABLE_ENTITY),
+        PlanError::MissingStopMention(m) => {
+            let code = match m.class {
+                RouteClass::Premium => Code::MISSING_STOP,
+                RouteClass::LowCost => Code::MISSING_LOW_COST_STOP,
+            };
+            (code, StatusCode::UNPROCESSABLE_ENTITY)
+        }
         PlanError::InsufficientCredits { .. } => (Code::NO_CREDIT, StatusCode::PAYMENT_REQUIRED),
         PlanError::NotGsm7(_)
+        | PlanError::ControlCharacter { .. }
         | PlanError::SendTimeInPast
         | PlanError::WindowEndBeforeStart
         | PlanError::WindowClosedByQuietHours => {
@@ -262,6 +274,10 @@ mod tests {
         assert_eq!(Code::BAD_LOGIN.text(), "101");
         assert_eq!(Code::BAD_LOGIN.message(), "Incorrect login details.");
         assert_eq!(
+            Code::MISSING_LOW_COST_STOP.message(),
+            "In Standard SMS, the mention \"no PUB=STOP\" is mandatory and must belong to your text (respect the case)."
+        );
+        assert_eq!(
             Code::CANNOT_PROCESS.message(),
             "Impossible to process the requested action"
         );
@@ -271,8 +287,23 @@ mod tests {
     fn planning_errors_map_to_codes() {
         let code = |e: PlanError| Failure::from(SendError::Plan(e)).code;
         assert_eq!(
-            code(PlanError::MissingStopMention(MissingMention)),
+            code(PlanError::MissingStopMention(MissingMention {
+                class: RouteClass::Premium
+            })),
             Code::MISSING_STOP
+        );
+        assert_eq!(
+            code(PlanError::MissingStopMention(MissingMention {
+                class: RouteClass::LowCost
+            })),
+            Code::MISSING_LOW_COST_STOP
+        );
+        assert_eq!(
+            code(PlanError::ControlCharacter {
+                position: 0,
+                code: 0
+            }),
+            Code::CANNOT_PROCESS
         );
         assert_eq!(
             code(PlanError::InsufficientCredits {

@@ -154,9 +154,9 @@ impl From<PlanError> for Failure {
             PlanError::MissingText | PlanError::EmptyText => {
                 Failure::constraint("message", "Le message est requis")
             }
-            PlanError::NotGsm7(_) | PlanError::MissingStopMention(_) => {
-                Failure::constraint("message", detail)
-            }
+            PlanError::NotGsm7(_)
+            | PlanError::ControlCharacter { .. }
+            | PlanError::MissingStopMention(_) => Failure::constraint("message", detail),
             PlanError::InvalidSender(_) => Failure::constraint("sender", detail),
             PlanError::SendTimeInPast => Failure::constraint(
                 "scheduledDeliveryDate",
