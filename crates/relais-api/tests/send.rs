@@ -515,3 +515,42 @@ async fn channels_choose_devices_the_network_or_both_in_turn() {
     assert_eq!(response.status.as_u16() / 100, 4, "{}", response.text());
     assert_eq!(app.campaign_count().await, 4);
 }
+
+#[tokio::test]
+async fn a_marketing_send_in_quiet_hours_says_it_is_deferred() {
+    let app = TestApp::new().await;
+    // New Year's Day is a French public holiday: marketing waits for the next
+    // allowed morning, transactional goes when asked.
+    let asked = "2090-01-01T10:00:00Z";
+    let marketing = app
+        .post(
+            "/v1/messages",
+            json!({"text": "Promo STOP au 36180", "kind": "marketing", "to": [mobile(1)], "send_at": asked}),
+        )
+        .await;
+    assert_eq!(
+        marketing.status,
+        StatusCode::CREATED,
+        "{}",
+        marketing.text()
+    );
+    let marketing = marketing.json();
+    assert_eq!(marketing["deferred"], true, "{marketing}");
+    let send_at: jiff::Timestamp = marketing["send_at"].as_str().unwrap().parse().unwrap();
+    assert!(send_at > asked.parse().unwrap(), "{marketing}");
+    let transactional = app
+        .post(
+            "/v1/messages",
+            json!({"text": "Code 1234", "to": [mobile(1)], "send_at": asked}),
+        )
+        .await;
+    assert_eq!(
+        transactional.status,
+        StatusCode::CREATED,
+        "{}",
+        transactional.text()
+    );
+    let transactional = transactional.json();
+    assert_eq!(transactional["deferred"], false, "{transactional}");
+    assert_eq!(transactional["send_at"], asked, "{transactional}");
+}

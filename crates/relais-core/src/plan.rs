@@ -319,6 +319,8 @@ pub struct Plan {
     /// When the first message goes (the requested time, or later for marketing
     /// messages deferred by quiet hours).
     pub send_at: Timestamp,
+    /// The time the request asked for (its `send_at`, or now).
+    pub requested_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub sender: Option<SenderId>,
     pub kind: MessageKind,
@@ -329,9 +331,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// True when any message waits for a later time than the one requested.
-    pub fn is_deferred(&self, requested: Timestamp) -> bool {
-        self.messages.iter().any(|m| m.send_at > requested)
+    /// True when quiet hours made any message wait past the time requested.
+    pub fn is_deferred(&self) -> bool {
+        self.messages.iter().any(|m| m.send_at > self.requested_at)
     }
 }
 
@@ -647,6 +649,7 @@ pub fn plan(req: &SendRequest, ctx: &PlanContext<'_>) -> Result<Plan, PlanError>
         rejections,
         cost,
         send_at,
+        requested_at: requested,
         expires_at: req.expires_at,
         sender,
         kind: req.kind,

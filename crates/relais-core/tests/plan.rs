@@ -308,9 +308,12 @@ fn marketing_at_21h_paris_is_deferred_to_the_next_working_morning() {
     assert_eq!(plan.messages[0].send_at, ts("2026-05-09T06:00:00Z"));
     assert_eq!(plan.messages[1].send_at, ts("2026-05-07T19:00:00Z"));
     assert_eq!(plan.send_at, ts("2026-05-07T19:00:00Z"));
+    assert_eq!(plan.requested_at, ts("2026-05-07T19:00:00Z"));
+    assert!(plan.is_deferred());
     // Transactional: never deferred.
     req.kind = MessageKind::Transactional;
     let plan = plan::plan(&req, &ctx).unwrap();
+    assert!(!plan.is_deferred());
     assert!(
         plan.messages
             .iter()

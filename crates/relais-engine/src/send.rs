@@ -246,6 +246,17 @@ impl Pipeline {
             .as_ref()
             .unwrap_or(&account.settings.opt_out);
         let plan = self.plan(account, &request, opt_out, now_ms).await?;
+        if plan.is_deferred() {
+            let last = plan.messages.iter().map(|m| m.send_at).max();
+            tracing::info!(
+                account = %account.id,
+                requested = %plan.requested_at,
+                first = %plan.send_at,
+                last = ?last,
+                simulate = options.simulate,
+                "marketing send deferred by quiet hours"
+            );
+        }
         if options.simulate {
             return Ok(SendOutcome::Planned {
                 campaign_id: None,

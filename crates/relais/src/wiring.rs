@@ -105,8 +105,17 @@ pub struct Gateway {
     pub esmes: Vec<Arc<Esme>>,
     /// The main listener's app: `/v1`, `/admin`, `/compat/{dialect}`, operations.
     pub app: axum::Router,
-    /// Dialects served at the root of listeners of their own: (address, app).
-    pub dialect_apps: Vec<(String, axum::Router)>,
+    /// Dialects served at the root of listeners of their own.
+    pub dialect_apps: Vec<DialectApp>,
+}
+
+/// A dialect served at the root of a listener of its own.
+pub struct DialectApp {
+    /// The dialect's name, as in `[dialects.NAME]`.
+    pub dialect: String,
+    /// The address to listen on.
+    pub listen: String,
+    pub app: axum::Router,
 }
 
 /// Builds and starts the gateway on an open store (the HTTP listener is the caller's).
@@ -194,7 +203,11 @@ pub fn start(
         .iter()
         .map(|(name, section)| {
             relais_api::dialect_router(name, state.clone())
-                .map(|app| (section.listen.clone(), app))
+                .map(|app| DialectApp {
+                    dialect: name.clone(),
+                    listen: section.listen.clone(),
+                    app,
+                })
                 .ok_or_else(|| {
                     format!(
                         "dialects.{name}: unknown dialect (known: {})",

@@ -470,6 +470,12 @@ async fn a_dialect_is_served_at_the_root_of_its_own_listener() {
         "[dialects.smsfactor]\nlisten = \"127.0.0.1:{port}\"\n"
     ));
     let (_, key) = server.account("acme", Some("10")).await;
+    // Its start says which dialect listens where.
+    let line = server.printed_line("dialect listener").await;
+    assert_eq!(
+        line.trim(),
+        format!("smsfactor dialect listener on http://127.0.0.1:{port}")
+    );
     // An SMSFactor client that cannot change paths, only host and port.
     let own = format!("http://127.0.0.1:{port}");
     let response = server

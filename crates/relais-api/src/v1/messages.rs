@@ -177,6 +177,9 @@ pub struct SendAnswer {
     pub credits_left: Option<Amount>,
     /// When the first message goes (later than asked when quiet hours defer it).
     pub send_at: String,
+    /// True when quiet hours (marketing, by destination country) made some
+    /// messages wait past the time asked; each message's own time is on it.
+    pub deferred: bool,
     /// Of the (first) text as sent; null when no text was prepared.
     #[schema(value_type = Option<schemas::Encoding>)]
     pub encoding: Option<Encoding>,
@@ -212,6 +215,7 @@ impl SendAnswer {
             cost: plan.cost,
             credits_left: plan.balance_after,
             send_at: plan.send_at.to_string(),
+            deferred: plan.is_deferred(),
             encoding: first_text.map(|t| t.encoding),
             segments: first_text.map_or(0, |t| t.segments),
             rejected: plan
@@ -532,6 +536,7 @@ mod tests {
             cost: "0.045".parse().unwrap(),
             credits_left: Some("9.955".parse().unwrap()),
             send_at: "2026-03-01T09:30:00Z".into(),
+            deferred: false,
             encoding: Some(Encoding::Gsm7),
             segments: 1,
             rejected: vec![Rejected {

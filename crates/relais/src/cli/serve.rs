@@ -74,14 +74,18 @@ async fn serve(config: config::Config, demo: bool) -> Result<(), String> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
-    for (listen, app) in gateway.dialect_apps {
+    for wiring::DialectApp {
+        dialect,
+        listen,
+        app,
+    } in gateway.dialect_apps
+    {
         let listener = TcpListener::bind(&listen)
             .await
-            .map_err(|e| format!("listening on {listen}: {e}"))?;
-        println!(
-            "  dialect listener on http://{}",
-            listener.local_addr().map_err(|e| e.to_string())?
-        );
+            .map_err(|e| format!("dialect {dialect}: listening on {listen}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("  {dialect} dialect listener on http://{local}");
+        tracing::info!(%dialect, address = %local, "dialect listener");
         let mut stopped = stopped.clone();
         servers.spawn(async move {
             axum::serve(listener, app)

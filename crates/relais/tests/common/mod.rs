@@ -21,6 +21,8 @@ pub struct Server {
     pub base: String,
     pub dir: Arc<tempfile::TempDir>,
     pub http: reqwest::Client,
+    /// What the server printed on stdout after its first line.
+    printed: Arc<Mutex<Vec<String>>>,
 }
 
 /// Configuration every test server gets, before the test's own TOML.
@@ -86,7 +88,13 @@ impl Server {
             .unwrap_or_else(|| panic!("no address in {first:?}"))
             .to_string();
         // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let kept = printed.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -96,7 +104,29 @@ impl Server {
             base,
             dir,
             http,
+            printed,
         }
+    }
+
+    /// Waits up to 5 s for a stdout line containing `needle`, and returns it.
+    pub async fn printed_line(&self, needle: &str) -> String {
+        for _ in 0..50 {
+            let found = self
+                .printed
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(needle))
+                .cloned();
+            if let Some(line) = found {
+                return line;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "relais never printed {needle:?}: {:?}",
+            self.printed.lock().unwrap()
+        );
     }
 
     pub fn db_path(&self) -> PathBuf {
