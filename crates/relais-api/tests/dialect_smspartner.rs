@@ -537,6 +537,7 @@ async fn deliver_all(app: &TestApp, status: MessageStatus) {
                 SubmitOutcome::Submitted {
                     connector: "sim".into(),
                     carrier_ids: vec![format!("c-{}", m.id)],
+                    report_by: i64::MAX,
                 },
             )
         })

@@ -3,8 +3,14 @@
 //! [`EventSink`](crate::events::EventSink), which stores it before returning, so
 //! a connector can acknowledge a receipt to its peer only once it is durable.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use relais_store::OutboundMessage;
+
+/// How long a submitted message waits for its delivery report, unless its
+/// connector says otherwise: 72 h, the validity most carriers apply.
+pub const DEFAULT_REPORT_TIMEOUT: Duration = Duration::from_secs(72 * 3600);
 
 /// What a connector answers for one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +37,14 @@ pub trait Connector: Send + Sync + 'static {
     /// dispatcher then fails over to the next connector without trying.
     fn is_up(&self) -> bool {
         true
+    }
+
+    /// How long a message it accepted waits for its delivery report; past
+    /// that the message becomes `expired` ("no delivery report"), its cost
+    /// kept, its callback sent. A peer that never sends reports still leaves
+    /// no message waiting forever.
+    fn report_timeout(&self) -> Duration {
+        DEFAULT_REPORT_TIMEOUT
     }
 
     /// Submits a batch; answers one result per message, in order.

@@ -82,7 +82,10 @@ impl Dispatcher {
                 last_sweep = now;
                 match self.store.expire_due(now).await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(expired = n, "messages expired before submission"),
+                    Ok(n) => tracing::info!(
+                        expired = n,
+                        "messages expired: sending window closed, or no delivery report in time"
+                    ),
                     Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
                 }
             }
@@ -170,6 +173,9 @@ impl Dispatcher {
             let results = connector.submit(&owned).await;
             metrics::histogram!("relais_submit_latency_seconds", "connector" => connector.name().to_string())
                 .record(started.elapsed().as_secs_f64());
+            let report_by = clock::now_ms().saturating_add(
+                i64::try_from(connector.report_timeout().as_millis()).unwrap_or(i64::MAX),
+            );
             let mut still = Vec::new();
             for (m, result) in pending.into_iter().zip(results) {
                 match result {
@@ -178,6 +184,7 @@ impl Dispatcher {
                         SubmitOutcome::Submitted {
                             connector: connector.name().to_string(),
                             carrier_ids,
+                            report_by,
                         },
                     )),
                     SubmitResult::Permanent { error } => outcomes.push((

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use relais_core::optout;
-use relais_store::{AccountId, CarrierReport, Inbound, NewInbound, Store, StoreResult};
+use relais_store::{AccountId, CarrierReport, Inbound, Millis, NewInbound, Store, StoreResult};
 
 /// Where connectors hand what they learn. Each call returns once it is committed.
 pub struct EventSink {
@@ -29,6 +29,18 @@ impl EventSink {
         let changed = self.store.apply_reports(reports).await?;
         metrics::counter!("relais_reports_total").increment(reports.len() as u64);
         Ok(changed)
+    }
+
+    /// The carrier ids of messages `connector` still owes a report for,
+    /// whose report deadline is at most `due_by` (see
+    /// [`Store::awaiting_reports`]).
+    pub async fn awaiting_reports(
+        &self,
+        connector: &str,
+        due_by: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<String>> {
+        self.store.awaiting_reports(connector, due_by, limit).await
     }
 
     /// Stores a reply (for `account_id` when the connector knows it, else for the

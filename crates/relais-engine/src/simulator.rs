@@ -4,11 +4,18 @@
 //! fail temporarily (to exercise failover) and can reply, STOP included.
 //! It is the default route of the embedded setup and the route of sandbox
 //! accounts.
+//!
+//! The reports it owes wait in memory, and the store knows which messages
+//! still await one: every few seconds the simulator reports the messages of
+//! its connector submitted longer ago than its longest report delay, which no
+//! live simulator still holds (this node's before a restart, or a node that
+//! died). So a restart finishes them, and past `report_timeout_ms` the
+//! dispatcher's sweep expires whatever is left.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -44,6 +51,9 @@ pub struct SimulatorConfig {
     pub reply_text: String,
     /// Seed for reproducible runs; random when absent.
     pub seed: Option<u64>,
+    /// How long a message waits for its report before it is expired ("no
+    /// delivery report"); more than the longest report delay.
+    pub report_timeout_ms: u64,
 }
 
 impl Default for SimulatorConfig {
@@ -58,6 +68,7 @@ impl Default for SimulatorConfig {
             reply_ratio: 0.0,
             reply_text: "STOP".into(),
             seed: None,
+            report_timeout_ms: 60_000,
         }
     }
 }
@@ -114,14 +125,90 @@ impl Simulator {
         let id_prefix = format!("sim{:08x}", rng.random::<u32>());
         let (later, rx) = mpsc::unbounded_channel();
         tokio::spawn(report_loop(rx, sink.clone()));
-        Arc::new(Simulator {
+        let simulator = Arc::new(Simulator {
             config,
             sink,
             id_prefix,
             counter: AtomicU64::new(0),
             rng: Mutex::new(rng),
             later,
-        })
+        });
+        tokio::spawn(recover_loop(Arc::downgrade(&simulator)));
+        simulator
+    }
+
+    /// Checks the configuration: ratios within 0..=1, and a report timeout
+    /// longer than the longest report delay.
+    pub fn validate(config: &SimulatorConfig) -> Result<(), String> {
+        let ratio = |r: f64| (0.0..=1.0).contains(&r);
+        if !ratio(config.delivered_ratio)
+            || !ratio(config.undelivered_ratio)
+            || !ratio(config.delivered_ratio + config.undelivered_ratio)
+            || !ratio(config.reply_ratio)
+        {
+            return Err("simulator: ratios are fractions between 0 and 1".into());
+        }
+        let longest = config.report_delay_ms.0.max(config.report_delay_ms.1);
+        if config.report_timeout_ms <= longest + RECOVER_MARGIN_MS {
+            return Err(format!(
+                "simulator.report_timeout_ms ({}) must exceed the longest report delay ({longest}) \
+                 by more than {RECOVER_MARGIN_MS} ms",
+                config.report_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reports, as if now, the messages this connector still owes a report
+    /// for and that no live simulator holds: submitted longer ago than the
+    /// longest report delay (plus a margin). The store knows their report
+    /// deadlines, so the submission time is taken as the deadline less this
+    /// configuration's timeout: after a change of `report_timeout_ms`,
+    /// messages submitted under the old one are recovered that much later or
+    /// sooner (a report twice is ignored), and expire at their deadline in
+    /// any case. Answers how many it reported.
+    async fn recover(&self) -> StoreResult<usize> {
+        let longest = self
+            .config
+            .report_delay_ms
+            .0
+            .max(self.config.report_delay_ms.1);
+        // Submitted at most `now - longest - margin`: due at most that plus the timeout.
+        let due_by =
+            clock::now_ms() - ms(longest + RECOVER_MARGIN_MS) + ms(self.config.report_timeout_ms);
+        let mut scheduled = 0;
+        for _ in 0..RECOVER_PAGES {
+            let ids = self
+                .sink
+                .awaiting_reports(&self.config.name, due_by, RECOVER_PAGE)
+                .await?;
+            if ids.is_empty() {
+                break;
+            }
+            let reports: Vec<CarrierReport> = {
+                let mut rng = self.rng.lock().expect("simulator rng");
+                ids.into_iter()
+                    .map(|carrier_id| self.report(carrier_id, self.outcome(&mut rng)))
+                    .collect()
+            };
+            scheduled += reports.len();
+            deliver_with_retry(|| self.sink.reports(&reports)).await;
+            if reports.len() < RECOVER_PAGE as usize {
+                break;
+            }
+        }
+        Ok(scheduled)
+    }
+
+    fn report(&self, carrier_id: String, status: MessageStatus) -> CarrierReport {
+        CarrierReport {
+            connector: self.config.name.clone(),
+            carrier_id,
+            status,
+            error: (status != MessageStatus::Delivered)
+                .then(|| format!("simulated {}", status.as_str())),
+            at: clock::now_ms(),
+        }
     }
 
     /// A reply from `from`, as if a recipient had answered (for demos and tests).
@@ -160,6 +247,10 @@ impl Connector for Simulator {
         &self.config.name
     }
 
+    fn report_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.report_timeout_ms)
+    }
+
     async fn submit(&self, messages: &[OutboundMessage]) -> Vec<SubmitResult> {
         let mut rng = self.rng.lock().expect("simulator rng");
         let (min_delay, max_delay) = self.config.report_delay_ms;
@@ -190,14 +281,8 @@ impl Connector for Simulator {
             let delay =
                 Duration::from_millis(rng.random_range(min_delay..=max_delay.max(min_delay)));
             let seq = self.counter.load(Ordering::Relaxed);
-            let report = CarrierReport {
-                connector: self.config.name.clone(),
-                carrier_id: carrier_id.clone(),
-                status,
-                error: (status != MessageStatus::Delivered)
-                    .then(|| format!("simulated {}", status.as_str())),
-                at: 0, // stamped when reported
-            };
+            // Stamped again when reported.
+            let report = self.report(carrier_id.clone(), status);
             // The receiver lives as long as the runtime; a closed channel means shutdown.
             let _ = self.later.send(Due {
                 at: now + delay,
@@ -272,6 +357,38 @@ async fn report_loop(mut rx: mpsc::UnboundedReceiver<Due>, sink: Arc<EventSink>)
         }
         for (inbound, account_id) in replies {
             deliver_with_retry(|| sink.inbound(inbound.clone(), Some(account_id))).await;
+        }
+    }
+}
+
+/// How often the simulator looks for reports no live simulator holds.
+const RECOVER_EVERY: Duration = Duration::from_secs(5);
+/// How much longer than its longest report delay a message must have waited.
+const RECOVER_MARGIN_MS: u64 = 5_000;
+/// Reports recovered per store read, and reads per round at most.
+const RECOVER_PAGE: u32 = 5_000;
+const RECOVER_PAGES: usize = 20;
+
+fn ms(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Every [`RECOVER_EVERY`], reports what no live simulator holds (see
+/// [`Simulator::recover`]), until the simulator is dropped.
+async fn recover_loop(simulator: Weak<Simulator>) {
+    loop {
+        tokio::time::sleep(RECOVER_EVERY).await;
+        let Some(simulator) = simulator.upgrade() else {
+            return;
+        };
+        match simulator.recover().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                connector = %simulator.config.name,
+                reports = n,
+                "simulator: reported messages no live simulator held (a restart or a lost node)"
+            ),
+            Err(e) => tracing::warn!(error = %e, "simulator: reading the reports it owes failed"),
         }
     }
 }

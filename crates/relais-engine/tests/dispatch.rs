@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use relais_core::money::Amount;
 use relais_core::plan::{Channel, Recipient, SendRequest};
-use relais_engine::connector::{Connector, SubmitResult};
+use relais_engine::connector::{Connector, DEFAULT_REPORT_TIMEOUT, SubmitResult};
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
@@ -23,6 +24,8 @@ struct Fake {
     answer: fn(&OutboundMessage) -> SubmitResult,
     seen: Mutex<Vec<String>>,
     calls: AtomicU32,
+    /// How long its messages wait for a report (it never sends one).
+    report_timeout: Duration,
 }
 
 impl Fake {
@@ -37,7 +40,15 @@ impl Fake {
             answer,
             seen: Mutex::new(Vec::new()),
             calls: AtomicU32::new(0),
+            report_timeout: DEFAULT_REPORT_TIMEOUT,
         })
+    }
+
+    fn reporting_within(mut self: Arc<Self>, timeout: Duration) -> Arc<Fake> {
+        Arc::get_mut(&mut self)
+            .expect("not shared yet")
+            .report_timeout = timeout;
+        self
     }
 }
 
@@ -48,6 +59,9 @@ impl Connector for Fake {
     }
     fn is_up(&self) -> bool {
         self.up
+    }
+    fn report_timeout(&self) -> Duration {
+        self.report_timeout
     }
     async fn submit(&self, messages: &[OutboundMessage]) -> Vec<SubmitResult> {
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -300,4 +314,47 @@ async fn sandbox_accounts_only_use_the_sandbox_connector() {
     dispatcher.dispatch_once().await.unwrap();
     assert!(real.seen.lock().unwrap().is_empty());
     assert_eq!(sim.seen.lock().unwrap().as_slice(), ["+33612345678"]);
+}
+
+/// A carrier that loses its receipts leaves no message waiting forever: past
+/// its connector's report timeout the message expires ("no delivery report"),
+/// its cost kept; a connector with the default 72 h is not touched.
+#[tokio::test]
+async fn a_message_whose_report_never_comes_expires_at_its_connectors_deadline() {
+    let setup = setup().await;
+    let silent = Fake::new("silent", true, accept).reporting_within(Duration::from_millis(300));
+    let patient = Fake::new("patient", true, accept);
+    let connectors: HashMap<String, Arc<dyn Connector>> = [
+        ("silent".to_string(), silent as Arc<dyn Connector>),
+        ("patient".to_string(), patient as Arc<dyn Connector>),
+    ]
+    .into();
+    let routes = vec![
+        route("fr", &["FR"], &["silent"]),
+        route("de", &["DE"], &["patient"]),
+    ];
+    let router = Arc::new(Router::new(routes, &connectors, "patient").unwrap());
+    let dispatcher = Dispatcher::new(
+        setup.store.clone(),
+        router,
+        HashMap::new(),
+        DispatcherConfig::default(),
+    );
+    let campaign = send(&setup, &["0612345678", "+4915112345678"]).await;
+    assert_eq!(dispatcher.dispatch_once().await.unwrap(), 2);
+    let after_debit = balance(&setup).await;
+    let now = relais_engine::clock::now_ms();
+    assert_eq!(setup.store.expire_due(now).await.unwrap(), 0, "not yet due");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let now = relais_engine::clock::now_ms();
+    assert_eq!(setup.store.expire_due(now).await.unwrap(), 1);
+    let s = statuses(&setup, campaign).await;
+    assert_eq!(s["+33612345678"].0, MessageStatus::Expired);
+    assert_eq!(s["+33612345678"].2.as_deref(), Some("no delivery report"));
+    assert_eq!(s["+4915112345678"].0, MessageStatus::Submitted);
+    assert_eq!(
+        balance(&setup).await,
+        after_debit,
+        "a carrier took it: no refund"
+    );
 }

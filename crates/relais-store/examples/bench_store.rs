@@ -302,6 +302,7 @@ async fn dispatch(store: Arc<dyn Store>, mut clock: Millis, batch: usize) -> Tim
                 let outcome = SubmitOutcome::Submitted {
                     connector: "sim".into(),
                     carrier_ids: vec![format!("s{}", m.id)],
+                    report_by: i64::MAX,
                 };
                 (m.id, outcome)
             })

@@ -16,6 +16,7 @@ mod outbox;
 pub mod postgres;
 pub mod sqlite;
 mod store;
+mod submission;
 
 pub use model::*;
 pub use store::{Store, StoreError, StoreResult};

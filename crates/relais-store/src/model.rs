@@ -464,6 +464,10 @@ pub enum SubmitOutcome {
     Submitted {
         connector: String,
         carrier_ids: Vec<String>,
+        /// When its delivery report is due at the latest (the connector's
+        /// report timeout): past it, `expire_unreported` makes the message
+        /// `expired` ("no delivery report").
+        report_by: Millis,
     },
     /// Temporary failure on every route: queue again at `retry_at`.
     Retry { retry_at: Millis, error: String },

@@ -215,9 +215,13 @@ pub trait Store: Send + Sync + 'static {
         outcomes: &[(MessageId, SubmitOutcome)],
         now: Millis,
     ) -> StoreResult<()>;
-    /// Expires unsent messages whose window closed, refunding them; answers how
-    /// many. Also forgets the reports kept for unknown carrier ids (see
-    /// `apply_reports`) whose time (`at`) is more than 7 days before `now`.
+    /// Expires unsent messages whose window closed, refunding them, and
+    /// submitted messages whose delivery report is overdue (past the
+    /// `report_by` of their submission), keeping their cost: a carrier took
+    /// them. Both get detail ("sending window closed", "no delivery report")
+    /// and a status callback. Answers how many. Also forgets the reports kept
+    /// for unknown carrier ids (see `apply_reports`) whose time (`at`) is more
+    /// than 7 days before `now`.
     async fn expire_due(&self, now: Millis) -> StoreResult<u64>;
     /// Applies delivery reports, matched by (connector, carrier id) to the
     /// parts of submitted messages. A message is `delivered` once every part
@@ -229,6 +233,17 @@ pub trait Store: Send + Sync + 'static {
     /// and applied by the `record_submissions` that brings the id, or
     /// forgotten after 7 days. Answers how many messages changed.
     async fn apply_reports(&self, reports: &[CarrierReport]) -> StoreResult<u64>;
+    /// The carrier ids (each message's first part) of up to `limit` messages
+    /// submitted through `connector` that still await their report and whose
+    /// report deadline is at most `due_by`, soonest first: what a connector
+    /// that produces its own reports (the simulator) still owes after a
+    /// restart.
+    async fn awaiting_reports(
+        &self,
+        connector: &str,
+        due_by: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
 
     // --- inbound, blacklists ------------------------------------------------------
 

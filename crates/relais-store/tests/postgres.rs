@@ -138,6 +138,7 @@ async fn dispatch(store: PostgresStore, now: Millis, batch: u32) -> Vec<MessageI
                 let outcome = SubmitOutcome::Submitted {
                     connector: "sim".into(),
                     carrier_ids: vec![format!("c{}", m.id)],
+                    report_by: i64::MAX,
                 };
                 (m.id, outcome)
             })
@@ -345,6 +346,7 @@ async fn parts_reported_on_two_nodes_at_once_deliver_their_message_once() {
             let outcome = SubmitOutcome::Submitted {
                 connector: "sim".into(),
                 carrier_ids: vec![format!("a{id}"), format!("b{id}")],
+                report_by: i64::MAX,
             };
             (*id, outcome)
         })
@@ -404,6 +406,7 @@ async fn reports_crossing_their_submissions_on_another_node_are_not_lost() {
                         let outcome = SubmitOutcome::Submitted {
                             connector: "sim".into(),
                             carrier_ids: vec![format!("c{id}")],
+                            report_by: i64::MAX,
                         };
                         (*id, outcome)
                     })

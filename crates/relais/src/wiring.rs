@@ -131,6 +131,7 @@ pub fn start(
         store.clone(),
         config.sending.stop_keywords.clone(),
     ));
+    Simulator::validate(&config.simulator)?;
     let simulator = Simulator::start(config.simulator.clone(), sink.clone());
 
     let mut connectors: HashMap<String, Arc<dyn Connector>> = HashMap::new();

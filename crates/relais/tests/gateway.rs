@@ -714,3 +714,54 @@ async fn batched_webhooks_carry_every_event_once_with_a_valid_signature() {
     );
     server.stop();
 }
+
+/// The built-in simulator's reports wait in memory: after a crash, the
+/// restarted node reports the messages still awaiting theirs (submitted
+/// longer ago than any live simulator would hold them), so none stays
+/// `submitted`, and each callback arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_finishes_the_reports_the_simulator_owed() {
+    let hook = Listener::start().await;
+    // Reports that would come long after the crash.
+    let server = Server::start(
+        "[simulator]\nreport_delay_ms = [60000, 60000]\nreport_timeout_ms = 600000\n",
+    );
+    let (_, key) = server.account("acme", Some("10")).await;
+    let (status, sent) = server
+        .post(
+            &key,
+            "/v1/messages",
+            json!({ "to": ["0612345671", "0612345672", "0612345673"], "text": "Hi",
+                    "callback_url": hook.url, "callback_events": "final" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let campaign = sent["campaign_id"].as_i64().unwrap();
+    server
+        .wait_for(&key, &format!("/v1/campaigns/{campaign}"), WAIT, |c| {
+            c["messages"]["submitted"] == 3
+        })
+        .await;
+    let dir = server.dir.clone();
+    server.kill();
+
+    // The same report timeout (deadlines were set with it), quick reports.
+    let server = Server::start_in(dir, "[simulator]\nreport_timeout_ms = 600000\n");
+    let detail = server
+        .wait_for(&key, &format!("/v1/campaigns/{campaign}"), WAIT, |c| {
+            c["messages"]["delivered"] == 3
+        })
+        .await;
+    assert_eq!(detail["status"], "done", "{detail}");
+    let delivered = hook
+        .wait_for(3, WAIT, |r| r.json()["status"] == "delivered")
+        .await;
+    let mut numbers: Vec<String> = delivered
+        .iter()
+        .map(|r| r.json()["to"].as_str().unwrap().to_string())
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers, ["+33612345671", "+33612345672", "+33612345673"]);
+    server.stop();
+}

@@ -119,6 +119,9 @@ pub struct EsmeConfig {
     pub receipt_ids_kept: usize,
     /// How long the parts of a concatenated reply are awaited.
     pub concat_timeout_ms: u64,
+    /// How long a submitted message waits for its receipt before it becomes
+    /// `expired` ("no delivery report"); 72 h by default.
+    pub report_timeout_ms: u64,
 }
 
 impl Default for EsmeConfig {
@@ -157,6 +160,7 @@ impl Default for EsmeConfig {
             receipt_hold_ms: 2_000,
             receipt_ids_kept: 1_000_000,
             concat_timeout_ms: 60_000,
+            report_timeout_ms: 72 * 3600 * 1000,
         }
     }
 }
@@ -556,6 +560,10 @@ impl Connector for Esme {
 
     fn is_up(&self) -> bool {
         self.shared.transmitters_up.load(Ordering::Acquire) > 0
+    }
+
+    fn report_timeout(&self) -> Duration {
+        Duration::from_millis(self.shared.config.report_timeout_ms)
     }
 
     async fn submit(&self, messages: &[OutboundMessage]) -> Vec<SubmitResult> {

@@ -15,6 +15,7 @@ use super::retry;
 use super::transitions::{self, Effects};
 use crate::model::*;
 use crate::store::StoreResult;
+use crate::submission::Submission;
 
 /// At most this many scheduled messages become queued per claim, so that a
 /// million-message campaign reaching its time is queued over several claims
@@ -120,20 +121,22 @@ fn outbound_from_row(row: &PgRow) -> StoreResult<OutboundMessage> {
 /// the reports that came for their parts before them. `$1`..`$8` the outcomes
 /// as arrays (message id, status, connector, first carrier id, parts, detail,
 /// retry time, outcome number), `$9`..`$11` the later parts' ids as arrays
-/// (outcome number, part, id), `$12` now.
+/// (outcome number, part, id), `$12` now, `$13` the report deadlines (with
+/// the outcomes).
 static RECORD: LazyLock<String> = LazyLock::new(|| {
     transitions::statement(
         "input AS (
              SELECT DISTINCT ON (id) *
              FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-                         $6::text[], $7::bigint[], $8::bigint[])
-                  AS i (id, status, connector, carrier_id, parts, detail, send_at, outcome)
+                         $6::text[], $7::bigint[], $8::bigint[], $13::bigint[])
+                  AS i (id, status, connector, carrier_id, parts, detail, send_at, outcome,
+                        report_by)
              ORDER BY id, outcome),
          more_parts AS (
              SELECT * FROM unnest($9::bigint[], $10::int[], $11::text[])
                  AS p (outcome, part, carrier_id))",
         "SELECT m.id AS message_id, m.campaign_id, m.account_id, q.status AS from_status,
-                i.status, $12::bigint AS at, i.detail, NULL::bigint AS lease_until, i.connector,
+                i.status, $12::bigint AS at, i.detail, i.report_by AS lease_until, i.connector,
                 i.carrier_id, i.parts, i.outcome, i.send_at, 1 AS attempted,
                 CASE WHEN i.status = 'failed' THEN m.cost ELSE 0 END AS refund,
                 i.status <> 'queued' AS notify
@@ -151,62 +154,6 @@ static RECORD: LazyLock<String> = LazyLock::new(|| {
          FROM parts WHERE status <> 'submitted'",
     )
 });
-
-/// One submit outcome as the columns it sets.
-struct Submission<'a> {
-    id: MessageId,
-    status: MessageStatus,
-    connector: Option<&'a str>,
-    /// One per part; none unless submitted.
-    carrier_ids: &'a [String],
-    detail: Option<&'a str>,
-    retry_at: Option<Millis>,
-}
-
-impl<'a> Submission<'a> {
-    fn of(id: MessageId, outcome: &'a SubmitOutcome) -> Self {
-        let base = Submission {
-            id,
-            status: MessageStatus::Submitted,
-            connector: None,
-            carrier_ids: &[],
-            detail: None,
-            retry_at: None,
-        };
-        match outcome {
-            SubmitOutcome::Submitted {
-                connector,
-                carrier_ids,
-            } => Submission {
-                connector: Some(connector),
-                carrier_ids,
-                ..base
-            },
-            SubmitOutcome::Retry { retry_at, error } => Submission {
-                status: MessageStatus::Queued,
-                detail: Some(error),
-                retry_at: Some(*retry_at),
-                ..base
-            },
-            SubmitOutcome::Rejected { connector, error } => Submission {
-                status: MessageStatus::Rejected,
-                connector: Some(connector),
-                detail: Some(error),
-                ..base
-            },
-            SubmitOutcome::Failed { error } => Submission {
-                status: MessageStatus::Failed,
-                detail: Some(error),
-                ..base
-            },
-        }
-    }
-
-    /// The part count, `None` when there are no parts.
-    fn parts(&self) -> Option<i64> {
-        (!self.carrier_ids.is_empty()).then(|| to_i64(self.carrier_ids.len() as u64))
-    }
-}
 
 /// Only messages still leased (`submitting`) take an outcome; a late one for a
 /// message whose lease ran out and that went back to `queued` is ignored.
@@ -238,6 +185,7 @@ pub(super) async fn record_submissions(
     let parts: Vec<Option<i64>> = submissions.iter().map(|s| s.parts()).collect();
     let details: Vec<Option<&str>> = submissions.iter().map(|s| s.detail).collect();
     let retry_ats: Vec<Option<i64>> = submissions.iter().map(|s| s.retry_at).collect();
+    let report_bys: Vec<Option<i64>> = submissions.iter().map(|s| s.report_by).collect();
     let numbers: Vec<i64> = (0..submissions.len()).map(|n| to_i64(n as u64)).collect();
     let (mut later_outcomes, mut later_parts, mut later_ids) = (Vec::new(), Vec::new(), Vec::new());
     for (n, submission) in submissions.iter().enumerate() {
@@ -248,7 +196,7 @@ pub(super) async fn record_submissions(
         }
     }
     let outcome_columns = (&ids, &statuses, &connectors, &first_parts, &parts, &details);
-    let (retry_ats, numbers) = (&retry_ats, &numbers);
+    let (retry_ats, numbers, report_bys) = (&retry_ats, &numbers, &report_bys);
     let later = (&later_outcomes, &later_parts, &later_ids);
     retry(|| async move {
         let mut tx = pool.begin().await?;
@@ -265,6 +213,7 @@ pub(super) async fn record_submissions(
             .bind(later.1)
             .bind(later.2)
             .bind(now)
+            .bind(report_bys)
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -296,12 +245,21 @@ static EXPIRE: LazyLock<String> = LazyLock::new(|| {
              SELECT message_id, status FROM message_queue
              WHERE status IN ('scheduled', 'queued') AND expires_at IS NOT NULL
                AND expires_at <= $1
-             FOR UPDATE SKIP LOCKED)",
+             FOR UPDATE SKIP LOCKED),
+         unreported AS (
+             SELECT m.id AS message_id
+             FROM awaiting_reports AS w JOIN messages AS m ON m.id = w.message_id
+             WHERE w.report_by <= $1 AND m.status = 'submitted'
+             ORDER BY m.id FOR UPDATE OF m SKIP LOCKED)",
         "SELECT m.id AS message_id, m.campaign_id, m.account_id, expired.status AS from_status,
                 'expired'::text AS status, $1::bigint AS at,
                 'sending window closed'::text AS detail, NULL::bigint AS lease_until,
                 m.cost AS refund, TRUE AS notify
-         FROM expired JOIN messages AS m ON m.id = expired.message_id",
+         FROM expired JOIN messages AS m ON m.id = expired.message_id
+         UNION ALL
+         SELECT m.id, m.campaign_id, m.account_id, 'submitted'::text, 'expired'::text, $1::bigint,
+                'no delivery report'::text, NULL::bigint, 0::bigint, TRUE
+         FROM unreported JOIN messages AS m ON m.id = unreported.message_id",
         Effects {
             refunds: true,
             callbacks: true,

@@ -370,6 +370,25 @@ impl Store for PostgresStore {
         reports::apply(&self.pool, reports).await
     }
 
+    async fn awaiting_reports(
+        &self,
+        connector: &str,
+        due_by: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT m.carrier_id FROM awaiting_reports AS w JOIN messages AS m ON m.id = w.message_id
+             WHERE w.report_by <= $2 AND m.connector = $1 AND m.status = 'submitted'
+               AND m.carrier_id IS NOT NULL
+             ORDER BY w.report_by LIMIT $3",
+        )
+        .bind(connector)
+        .bind(due_by)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     async fn record_inbound(
         &self,
         new: NewInbound,

@@ -8,7 +8,9 @@
 //! LOCKED`, so that nodes claiming at once take disjoint batches) — each with
 //! its new status and what goes with it. [`statement`] wraps that query into
 //! one statement whose data-modifying CTEs carry out the whole batch: the
-//! message rows and their place in `message_queue`, their status history,
+//! message rows and their place in `message_queue` (unsent) or
+//! `awaiting_reports` (submitted, with the time the report is due by), their
+//! status history,
 //! the campaigns' status counts, the parts of submitted messages (which their
 //! delivery reports match, see [`super::reports`]), the refunds (campaign,
 //! ledger, balance) and the status callbacks.
@@ -66,7 +68,7 @@ pub(super) struct Effects {
 /// | `from_status`, `status` | text | the status it leaves and the one it reaches |
 /// | `at` | bigint | when |
 /// | `detail` | text | the event's detail, which also becomes the message's `error` |
-/// | `lease_until` | bigint | set when leasing; any other transition clears the lease |
+/// | `lease_until` | bigint | set when leasing (the lease's end) and when submitted (the time the report is due by); any other transition clears it |
 /// | `refund` | bigint | micro-units given back: the message's cost when it never left |
 /// | `notify` | boolean | enqueue a status callback |
 ///
@@ -150,7 +152,17 @@ pub(super) fn statement(prelude: &str, changes: &str, effects: Effects, result: 
                  SELECT campaign_id, from_status, -n FROM moves{reserved}) AS d
              GROUP BY campaign_id, status
              ORDER BY campaign_id, status
-             ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counts.n + excluded.n)"
+             ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counts.n + excluded.n),
+         awaited AS (
+             INSERT INTO awaiting_reports (message_id, report_by)
+             SELECT message_id, lease_until FROM moved
+             WHERE status = 'submitted' AND from_status <> 'submitted' AND lease_until IS NOT NULL
+             ORDER BY message_id
+             ON CONFLICT (message_id) DO UPDATE SET report_by = excluded.report_by),
+         settled AS (
+             DELETE FROM awaiting_reports AS w USING moved AS mv
+             WHERE w.message_id = mv.message_id
+               AND mv.from_status = 'submitted' AND mv.status <> 'submitted')"
     );
     if effects.submissions {
         sql.push_str(PARTS);

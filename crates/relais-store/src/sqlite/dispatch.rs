@@ -19,6 +19,7 @@ use super::reports;
 use super::transitions::{self, Effects};
 use crate::model::*;
 use crate::store::StoreResult;
+use crate::submission::Submission;
 
 /// At most this many scheduled messages become queued per claim, so that a
 /// million-message campaign reaching its time is queued over several claims
@@ -180,62 +181,6 @@ async fn leased_messages(conn: &mut SqliteConnection) -> StoreResult<Vec<Outboun
         .collect()
 }
 
-/// One submit outcome as the columns it sets.
-struct Submission<'a> {
-    id: MessageId,
-    status: MessageStatus,
-    connector: Option<&'a str>,
-    /// One per part; none unless submitted.
-    carrier_ids: &'a [String],
-    detail: Option<&'a str>,
-    retry_at: Option<Millis>,
-}
-
-impl<'a> Submission<'a> {
-    fn of(id: MessageId, outcome: &'a SubmitOutcome) -> Self {
-        let base = Submission {
-            id,
-            status: MessageStatus::Submitted,
-            connector: None,
-            carrier_ids: &[],
-            detail: None,
-            retry_at: None,
-        };
-        match outcome {
-            SubmitOutcome::Submitted {
-                connector,
-                carrier_ids,
-            } => Submission {
-                connector: Some(connector),
-                carrier_ids,
-                ..base
-            },
-            SubmitOutcome::Retry { retry_at, error } => Submission {
-                status: MessageStatus::Queued,
-                detail: Some(error),
-                retry_at: Some(*retry_at),
-                ..base
-            },
-            SubmitOutcome::Rejected { connector, error } => Submission {
-                status: MessageStatus::Rejected,
-                connector: Some(connector),
-                detail: Some(error),
-                ..base
-            },
-            SubmitOutcome::Failed { error } => Submission {
-                status: MessageStatus::Failed,
-                detail: Some(error),
-                ..base
-            },
-        }
-    }
-
-    /// The part count, `None` when there are no parts.
-    fn parts(&self) -> Option<i64> {
-        (!self.carrier_ids.is_empty()).then(|| to_i64(self.carrier_ids.len() as u64))
-    }
-}
-
 /// Only messages still leased (`submitting`) take an outcome; a late one for a
 /// message whose lease ran out and that went back to `queued` is ignored.
 /// (Leases name no holder: if the message was leased again meanwhile, the
@@ -261,12 +206,13 @@ pub(super) async fn record_submissions(
     transitions::clear(&mut tx).await?;
     let staged = execute_values(
         &mut tx,
-        "WITH input (message_id, status, connector, carrier_id, parts, detail, send_at, at) AS (",
+        "WITH input (message_id, status, connector, carrier_id, parts, detail, send_at,
+                     lease_until, at) AS (",
         ") INSERT OR IGNORE INTO temp.changes (message_id, campaign_id, account_id, from_status,
                                               status, at, detail, connector, carrier_id, parts,
-                                              send_at, attempted, refund, notify)
+                                              send_at, lease_until, attempted, refund, notify)
            SELECT m.id, m.campaign_id, m.account_id, m.status, i.status, i.at, i.detail, i.connector,
-                  i.carrier_id, i.parts, i.send_at, 1,
+                  i.carrier_id, i.parts, i.send_at, i.lease_until, 1,
                   CASE WHEN i.status = 'failed' THEN m.cost ELSE 0 END,
                   i.status <> 'queued'
            FROM input AS i CROSS JOIN messages AS m ON m.id = i.message_id
@@ -281,6 +227,7 @@ pub(super) async fn record_submissions(
                 .push_bind(s.parts())
                 .push_bind(s.detail)
                 .push_bind(s.retry_at)
+                .push_bind(s.report_by)
                 .push_bind(now);
         },
     )
@@ -329,8 +276,10 @@ pub(super) async fn record_submissions(
     Ok(())
 }
 
-/// Unsent messages whose window closed: expired, refunded, reported. `INDEXED
-/// BY` makes sure SQLite reads the expiry indexes, not every queued message.
+/// Unsent messages whose window closed: expired, refunded, reported; and
+/// submitted ones past their report deadline: expired, reported. `INDEXED BY`
+/// makes sure SQLite reads the expiry and deadline indexes, not every queued
+/// or submitted message.
 /// Reports that waited too long for their submission are purged with them.
 pub(super) async fn expire_due(pool: &SqlitePool, now: Millis) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
@@ -344,7 +293,11 @@ pub(super) async fn expire_due(pool: &SqlitePool, now: Millis) -> StoreResult<u6
          UNION ALL
          SELECT id, campaign_id, account_id, status, 'expired', ?1, 'sending window closed', cost, 1
          FROM messages INDEXED BY messages_queued_expiry
-         WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?1",
+         WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?1
+         UNION ALL
+         SELECT id, campaign_id, account_id, status, 'expired', ?1, 'no delivery report', 0, 1
+         FROM messages INDEXED BY messages_unreported
+         WHERE status = 'submitted' AND lease_until <= ?1",
     )
     .bind(now)
     .execute(&mut *tx)

@@ -381,6 +381,25 @@ impl Store for SqliteStore {
         reports::apply(&self.writer, reports).await
     }
 
+    async fn awaiting_reports(
+        &self,
+        connector: &str,
+        due_by: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT carrier_id FROM messages INDEXED BY messages_unreported
+             WHERE status = 'submitted' AND lease_until <= ?2 AND connector = ?1
+               AND carrier_id IS NOT NULL
+             ORDER BY lease_until LIMIT ?3",
+        )
+        .bind(connector)
+        .bind(due_by)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?)
+    }
+
     async fn record_inbound(
         &self,
         new: NewInbound,

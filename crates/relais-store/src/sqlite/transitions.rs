@@ -41,7 +41,8 @@ pub(super) async fn create_staging(conn: &mut SqliteConnection) -> Result<(), sq
             parts        INTEGER,
             -- A new send time (a retry).
             send_at      INTEGER,
-            -- Set when leasing; any other transition clears the lease.
+            -- Set when leasing (the lease's end) and when submitted (the
+            -- time the report is due by); any other transition clears it.
             lease_until  INTEGER,
             -- 1 when the change ends a submit attempt.
             attempted    INTEGER NOT NULL DEFAULT 0,

@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             reports_before_their_submission_are_kept,
             unmatched_reports_are_forgotten_after_a_week,
             expire_due_refunds_unsent_messages,
+            overdue_reports_expire_keeping_the_cost,
             status_webhooks_go_to_the_right_url,
             webhook_outbox_claim_retry_finish,
             final_only_callbacks_and_batch_facts,
@@ -229,6 +230,7 @@ fn submitted(id: MessageId) -> (MessageId, SubmitOutcome) {
     let outcome = SubmitOutcome::Submitted {
         connector: "sim".into(),
         carrier_ids: vec![format!("c{id}")],
+        report_by: i64::MAX,
     };
     (id, outcome)
 }
@@ -238,6 +240,7 @@ fn submitted_parts(id: MessageId, carrier_ids: &[&str]) -> (MessageId, SubmitOut
     let outcome = SubmitOutcome::Submitted {
         connector: "sim".into(),
         carrier_ids: carrier_ids.iter().map(|c| c.to_string()).collect(),
+        report_by: i64::MAX,
     };
     (id, outcome)
 }
@@ -2156,6 +2159,7 @@ pub async fn reports_before_their_submission_are_kept(store: Arc<dyn Store>) {
         SubmitOutcome::Submitted {
             connector: "sim".into(),
             carrier_ids: vec![format!("c{m1}")],
+            report_by: i64::MAX,
         },
     );
     store.record_submissions(&[reused], at(21)).await.unwrap();
@@ -3549,4 +3553,141 @@ pub async fn status_totals_count_every_message(store: Arc<dyn Store>) {
         (MessageStatus::Submitting, 1),
     ]);
     assert_eq!(totals, expected);
+}
+
+/// A submitted message whose report never comes expires at its report
+/// deadline ("no delivery report"), keeping its cost, with its callback; a
+/// report after that is ignored. Until then the connector can read which
+/// reports it still owes.
+pub async fn overdue_reports_expire_keeping_the_cost(store: Arc<dyn Store>) {
+    let store = &*store;
+    let settings = AccountSettings {
+        webhooks: WebhookUrls {
+            dlr: Some("https://acme.example/dlr".into()),
+            callback_events: CallbackEvents::Final,
+            ..WebhookUrls::default()
+        },
+        ..AccountSettings::default()
+    };
+    let acme = new_account_with(store, "acme", Some(units(10)), settings).await;
+    let campaign = send(store, acme.id, &request(&numbers(1..4), "Hi"), t0()).await;
+    let after_debit = balance(store, acme.id).await;
+    let leased = ids(&store.claim_due(at(0), 10, at(60)).await.unwrap());
+    assert_eq!(leased.len(), 3);
+    let (soon, late, reported) = (leased[0], leased[1], leased[2]);
+    let due = |id: MessageId, report_by: Millis| {
+        let outcome = SubmitOutcome::Submitted {
+            connector: "sim".into(),
+            carrier_ids: vec![format!("c{id}")],
+            report_by,
+        };
+        (id, outcome)
+    };
+    store
+        .record_submissions(
+            &[
+                due(soon, at(100)),
+                due(late, at(200)),
+                due(reported, at(100)),
+            ],
+            at(1),
+        )
+        .await
+        .unwrap();
+    store
+        .apply_reports(&[report(reported, MessageStatus::Delivered, at(2))])
+        .await
+        .unwrap();
+
+    // What the connector still owes, soonest deadline first; the reported
+    // message is not among them, nor another connector's.
+    assert_eq!(
+        store.awaiting_reports("sim", at(1000), 10).await.unwrap(),
+        vec![format!("c{soon}"), format!("c{late}")]
+    );
+    assert_eq!(
+        store.awaiting_reports("sim", at(150), 10).await.unwrap(),
+        vec![format!("c{soon}")]
+    );
+    assert!(
+        store
+            .awaiting_reports("other", at(1000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(store.expire_due(at(99)).await.unwrap(), 0, "not yet due");
+    assert_eq!(store.expire_due(at(100)).await.unwrap(), 1);
+    assert_eq!(
+        status_of(store, acme.id, soon).await,
+        MessageStatus::Expired
+    );
+    assert_eq!(
+        status_of(store, acme.id, late).await,
+        MessageStatus::Submitted
+    );
+    let (message, changes) = store.message(acme.id, soon).await.unwrap().unwrap();
+    assert_eq!(message.error.as_deref(), Some("no delivery report"));
+    assert_eq!(
+        statuses(&changes),
+        vec![
+            MessageStatus::Queued,
+            MessageStatus::Submitting,
+            MessageStatus::Submitted,
+            MessageStatus::Expired
+        ]
+    );
+    assert_eq!(
+        balance(store, acme.id).await,
+        after_debit,
+        "a carrier took it: no refund"
+    );
+    let hooks = store.claim_webhooks(at(101), 10, at(200)).await.unwrap();
+    let mut told: Vec<(Option<MessageId>, Option<MessageStatus>)> =
+        hooks.iter().map(|w| (w.message_id, w.status)).collect();
+    told.sort();
+    assert_eq!(
+        told,
+        vec![
+            (Some(soon), Some(MessageStatus::Expired)),
+            (Some(reported), Some(MessageStatus::Delivered)),
+        ]
+    );
+    assert_eq!(
+        store.awaiting_reports("sim", at(1000), 10).await.unwrap(),
+        vec![format!("c{late}")]
+    );
+
+    // A report after the deadline changes nothing; a report in time settles
+    // the other one, which then never expires.
+    let late_reports = [
+        report(soon, MessageStatus::Delivered, at(150)),
+        report(late, MessageStatus::Delivered, at(150)),
+    ];
+    assert_eq!(store.apply_reports(&late_reports).await.unwrap(), 1);
+    assert_eq!(
+        status_of(store, acme.id, soon).await,
+        MessageStatus::Expired
+    );
+    assert_eq!(
+        status_of(store, acme.id, late).await,
+        MessageStatus::Delivered
+    );
+    assert_eq!(store.expire_due(at(1000)).await.unwrap(), 0);
+    assert!(
+        store
+            .awaiting_reports("sim", at(1000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let counts_now = store
+        .campaign_status_counts(acme.id, campaign)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts_now,
+        counts(&[(MessageStatus::Delivered, 2), (MessageStatus::Expired, 1)])
+    );
 }
