@@ -28,17 +28,20 @@ pub struct Caller {
 /// `account_disabled` when its account is disabled, 429 `rate_limited` (with
 /// `Retry-After`) when the key is over its rate limit.
 ///
-/// The store is asked directly rather than through [`keys::authenticate`],
-/// which reports a disabled account like an unknown key: a client whose account
-/// was disabled is told so.
+/// The key and its account come from the node's
+/// [`AccountCache`](relais_engine::account_cache::AccountCache) (at most a
+/// second old; this node's own revocations and changes are seen at once),
+/// not through [`keys::authenticate`], which reports a disabled account like
+/// an unknown key: a client whose account was disabled is told so.
 pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     let token = token.trim();
     if token.is_empty() {
         return Err(ApiError::unauthorized("missing API key"));
     }
     let (account, key) = state
-        .store
-        .account_by_key_hash(&keys::hash_token(token))
+        .pipeline
+        .accounts()
+        .by_key_hash(&keys::hash_token(token))
         .await?
         .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
     if account.disabled {

@@ -361,10 +361,7 @@ async fn a_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn a_disabled_account_is_403() {
     let app = TestApp::new().await;
-    app.store
-        .set_account_disabled(app.account.id, true)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, true).await;
     let response = app
         .post("/v1/messages", json!({"text": "x", "to": [mobile(1)]}))
         .await;
