@@ -11,7 +11,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use governor::clock::Clock;
 use relais_engine::keys;
-use relais_store::{Account, ApiKey};
+use relais_store::{Account, ApiKey, StoreError};
 
 use crate::error::ApiError;
 use crate::state::{AppState, SharedState};
@@ -57,6 +57,18 @@ pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, A
         return Err(ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64));
     }
     Ok(Caller { account, key })
+}
+
+impl Caller {
+    /// The caller with its account as stored now. The account authenticated
+    /// from the node's cache may be up to a second old; an answer that shows
+    /// the balance (which refunds and other nodes change) reads it again.
+    pub async fn reread(mut self, state: &AppState) -> Result<Caller, StoreError> {
+        if let Some(account) = state.pipeline.accounts().reread(self.account.id).await? {
+            self.account = account;
+        }
+        Ok(self)
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme in any case).
