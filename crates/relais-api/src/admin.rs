@@ -387,7 +387,8 @@ pub async fn list_keys(
     ))
 }
 
-/// Revokes a key: it stops working at once.
+/// Revokes a key: it stops working at once on this node, within a second on
+/// the others (they cache keys for that long).
 #[utoipa::path(
     delete,
     path = "/admin/keys/{id}",
