@@ -217,7 +217,11 @@ pub async fn put_settings(
 ) -> Result<Json<AccountBody>, ApiError> {
     let mut account = load_account(&state, id).await?;
     let settings = read_settings(value, &state)?;
-    state.store.update_account_settings(id, &settings).await?;
+    state
+        .pipeline
+        .accounts()
+        .update_settings(id, &settings)
+        .await?;
     account.settings = settings;
     Ok(Json(account.into()))
 }
@@ -283,8 +287,9 @@ pub async fn credit_account(
     }
     let reason = body.reason.as_deref().unwrap_or("admin");
     let balance = state
-        .store
-        .credit_account(id, body.amount, reason, clock::now_ms())
+        .pipeline
+        .accounts()
+        .credit(id, body.amount, reason, clock::now_ms())
         .await?;
     Ok(Json(BalanceBody { balance }))
 }
@@ -382,7 +387,8 @@ pub async fn list_keys(
     ))
 }
 
-/// Revokes a key: it stops working at once.
+/// Revokes a key: it stops working at once on this node, within a second on
+/// the others (they cache keys for that long).
 #[utoipa::path(
     delete,
     path = "/admin/keys/{id}",
@@ -396,7 +402,11 @@ pub async fn revoke_key(
     _: Admin,
     Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
-    state.store.revoke_api_key(id, clock::now_ms()).await?;
+    state
+        .pipeline
+        .accounts()
+        .revoke_key(id, clock::now_ms())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -440,7 +450,7 @@ async fn set_disabled(
     disabled: bool,
 ) -> Result<Json<AccountBody>, ApiError> {
     let mut account = load_account(state, id).await?;
-    state.store.set_account_disabled(id, disabled).await?;
+    state.pipeline.accounts().set_disabled(id, disabled).await?;
     account.disabled = disabled;
     Ok(Json(account.into()))
 }

@@ -11,7 +11,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use governor::clock::Clock;
 use relais_engine::keys;
-use relais_store::{Account, ApiKey};
+use relais_store::{Account, ApiKey, StoreError};
 
 use crate::error::ApiError;
 use crate::state::{AppState, SharedState};
@@ -28,17 +28,20 @@ pub struct Caller {
 /// `account_disabled` when its account is disabled, 429 `rate_limited` (with
 /// `Retry-After`) when the key is over its rate limit.
 ///
-/// The store is asked directly rather than through [`keys::authenticate`],
-/// which reports a disabled account like an unknown key: a client whose account
-/// was disabled is told so.
+/// The key and its account come from the node's
+/// [`AccountCache`](relais_engine::account_cache::AccountCache) (at most a
+/// second old; this node's own revocations and changes are seen at once),
+/// not through [`keys::authenticate`], which reports a disabled account like
+/// an unknown key: a client whose account was disabled is told so.
 pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     let token = token.trim();
     if token.is_empty() {
         return Err(ApiError::unauthorized("missing API key"));
     }
     let (account, key) = state
-        .store
-        .account_by_key_hash(&keys::hash_token(token))
+        .pipeline
+        .accounts()
+        .by_key_hash(&keys::hash_token(token))
         .await?
         .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
     if account.disabled {
@@ -54,6 +57,18 @@ pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, A
         return Err(ApiError::too_many_requests(wait.as_secs_f64().ceil() as u64));
     }
     Ok(Caller { account, key })
+}
+
+impl Caller {
+    /// The caller with its account as stored now. The account authenticated
+    /// from the node's cache may be up to a second old; an answer that shows
+    /// the balance (which refunds and other nodes change) reads it again.
+    pub async fn reread(mut self, state: &AppState) -> Result<Caller, StoreError> {
+        if let Some(account) = state.pipeline.accounts().reread(self.account.id).await? {
+            self.account = account;
+        }
+        Ok(self)
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme in any case).

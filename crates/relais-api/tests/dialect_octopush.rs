@@ -619,7 +619,7 @@ async fn logins_by_name_or_email_and_their_refusals() {
     );
     assert_old_error(&old_api(&app, "/api/sms", &[]).await, "100");
 
-    app.store.set_account_disabled(globex, true).await.unwrap();
+    app.set_disabled(globex, true).await;
     let disabled = credit("globex", globex_key).await;
     assert_eq!(disabled.json(), json!({"error_code": "113"}));
 }
@@ -1010,10 +1010,7 @@ async fn v1_credentials() {
         StatusCode::UNAUTHORIZED,
         101,
     );
-    app.store
-        .set_account_disabled(app.account.id, true)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, true).await;
     assert_v1_error(&check("acme", key).await, StatusCode::FORBIDDEN, 113);
 }
 

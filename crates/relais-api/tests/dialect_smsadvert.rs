@@ -334,10 +334,7 @@ async fn credentials_are_checked_before_anything_else() {
     assert_error_message(&app, &wrong, StatusCode::UNAUTHORIZED).await;
     assert_eq!(wrong.json(), json!({"errorMessage": "Invalid API token!"}));
 
-    app.store
-        .set_account_disabled(app.account.id, true)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, true).await;
     let disabled = post(&app, Some(&app.key.clone()), body).await;
     assert_error_message(&app, &disabled, StatusCode::FORBIDDEN).await;
 }

@@ -380,10 +380,7 @@ async fn credentials_are_refused_with_status_minus_one() {
         )
         .await;
     assert_eq!(xml_to_json(&response.text())["status"], "-1");
-    app.store
-        .set_account_disabled(app.account.id, true)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, true).await;
     let response = app.sf(Method::GET, "/credits", None).await;
     assert!(
         response.sf_status(-1)["details"]
@@ -391,10 +388,7 @@ async fn credentials_are_refused_with_status_minus_one() {
             .unwrap()
             .contains("disabled")
     );
-    app.store
-        .set_account_disabled(app.account.id, false)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, false).await;
     app.assert_untouched().await;
 }
 

@@ -315,15 +315,9 @@ async fn credentials_get_codes_1_10_and_20() {
         )
         .await;
     response.sp_ok();
-    app.store
-        .set_account_disabled(app.account.id, true)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, true).await;
     app.sp_post("/send", send).await.sp_error(403, 20);
-    app.store
-        .set_account_disabled(app.account.id, false)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, false).await;
     app.assert_untouched().await;
 }
 
@@ -437,8 +431,9 @@ async fn a_stopped_number_is_14_and_an_unpriced_destination_13() {
 
     let mut account = app.store.account(app.account.id).await.unwrap().unwrap();
     account.settings.allowed_countries = Some(vec![Country::FR]);
-    app.store
-        .update_account_settings(account.id, &account.settings)
+    app.pipeline
+        .accounts()
+        .update_settings(account.id, &account.settings)
         .await
         .unwrap();
     app.sp_post(

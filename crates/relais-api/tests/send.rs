@@ -363,10 +363,7 @@ async fn a_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn a_disabled_account_is_403() {
     let app = TestApp::new().await;
-    app.store
-        .set_account_disabled(app.account.id, true)
-        .await
-        .unwrap();
+    app.set_disabled(app.account.id, true).await;
     let response = app
         .post("/v1/messages", json!({"text": "x", "to": [mobile(1)]}))
         .await;
@@ -460,6 +457,40 @@ async fn balance_is_a_decimal_string_or_null_when_postpaid() {
         .call_as(&postpaid_key, Method::GET, "/v1/balance", None)
         .await;
     assert_eq!(response.json(), json!({"balance": null, "currency": "EUR"}));
+}
+
+/// Keys and accounts are cached for a second, but a balance answer reads
+/// the stored balance: a refund or a credit made elsewhere shows at once,
+/// and a send it covers is accepted.
+#[tokio::test]
+async fn the_balance_shown_and_spent_is_the_stored_one() {
+    let app = TestApp::new().await;
+    assert_eq!(app.get("/v1/balance").await.json()["balance"], "10");
+    app.store
+        .credit_account(app.account.id, amount("-10"), "elsewhere", 0)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/v1/balance").await.json()["balance"], "0");
+    app.store
+        .credit_account(app.account.id, amount("1"), "elsewhere", 0)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/v1/balance").await.json()["balance"], "1");
+    app.store
+        .credit_account(app.account.id, amount("-1"), "elsewhere", 0)
+        .await
+        .unwrap();
+    // Cached as empty; credited on another node, then sent at once.
+    assert_eq!(app.get("/v1/balance").await.json()["balance"], "0");
+    app.store
+        .credit_account(app.account.id, amount("1"), "elsewhere", 0)
+        .await
+        .unwrap();
+    let response = app
+        .post("/v1/messages", json!({"text": "x", "to": [mobile(1)]}))
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    assert_eq!(response.json()["credits_left"], "0.955");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! It must not parse or render any door's protocol (that is `relais-api`'s and
 //! `relais-smpp`'s job) nor hold business rules (those are `relais-core`'s).
 
+pub mod account_cache;
 pub mod callback_url;
 pub mod clock;
 mod commit_batch;

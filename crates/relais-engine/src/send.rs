@@ -7,6 +7,11 @@
 //! same time share that transaction (group commit, see `commit_batch`), each
 //! still refused on its own when the balance no longer covers it. Every door
 //! calls it; none plans or stores on its own.
+//!
+//! The account a door hands in may come from the node's
+//! [`AccountCache`](crate::account_cache::AccountCache), up to a second old:
+//! a send refused for credits is planned again once with the stored balance,
+//! and the store's guarded debit decides in the end.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -27,6 +32,7 @@ use relais_store::{
 };
 use tokio::sync::Notify;
 
+use crate::account_cache::AccountCache;
 use crate::clock;
 use crate::commit_batch::{CommitBatcher, MAX_BATCH_MESSAGES, PlannedCampaign};
 
@@ -151,6 +157,9 @@ pub struct Pipeline {
     /// with the others made at the same time; larger ones are committed alone.
     batcher: CommitBatcher,
     settings: SendSettings,
+    /// Keys and accounts as the doors authenticate them; debits committed
+    /// here lower the balances it holds.
+    accounts: AccountCache,
     /// Woken after a commit so the dispatcher sends due messages at once.
     wake: Option<Arc<Notify>>,
 }
@@ -159,6 +168,7 @@ impl Pipeline {
     pub fn new(store: Arc<dyn Store>, settings: SendSettings) -> Self {
         Pipeline {
             batcher: CommitBatcher::new(store.clone()),
+            accounts: AccountCache::new(store.clone()),
             store,
             settings,
             wake: None,
@@ -177,6 +187,12 @@ impl Pipeline {
 
     pub fn settings(&self) -> &SendSettings {
         &self.settings
+    }
+
+    /// The node's cache of API keys and accounts, which every door
+    /// authenticates through and writes account changes through.
+    pub fn accounts(&self) -> &AccountCache {
+        &self.accounts
     }
 
     /// The price table that applies to an account.
@@ -245,7 +261,7 @@ impl Pipeline {
             .opt_out
             .as_ref()
             .unwrap_or(&account.settings.opt_out);
-        let plan = self.plan(account, &request, opt_out, now_ms).await?;
+        let plan = self.plan_funded(account, &request, opt_out, now_ms).await?;
         if plan.is_deferred() {
             let last = plan.messages.iter().map(|m| m.send_at).max();
             tracing::info!(
@@ -297,6 +313,7 @@ impl Pipeline {
         };
         match committed {
             Ok((id, plan)) => {
+                self.accounts.debited(account.id, plan.cost);
                 if let Some(wake) = &self.wake {
                     wake.notify_waiters();
                 }
@@ -313,7 +330,13 @@ impl Pipeline {
                     None => Err(StoreError::Conflict(key).into()),
                 }
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                if matches!(e, StoreError::InsufficientCredits { .. }) {
+                    // The balance planning saw was not the stored one.
+                    self.accounts.forget_account(account.id);
+                }
+                Err(e.into())
+            }
         }
     }
 
@@ -325,6 +348,37 @@ impl Pipeline {
     ) -> Result<Option<IdempotentAnswer>, SendError> {
         let since = now_ms - self.settings.idempotency_ttl_ms;
         Ok(self.store.idempotent_answer(account.id, key, since).await?)
+    }
+
+    /// Plans; a refusal for credits is checked once against the stored
+    /// balance, since the door's account may be a cached copy that has not
+    /// seen a credit yet (see [`AccountCache`]).
+    async fn plan_funded(
+        &self,
+        account: &Account,
+        request: &SendRequest,
+        opt_out: &OptOutPolicy,
+        now_ms: i64,
+    ) -> Result<Plan, SendError> {
+        match self.plan(account, request, opt_out, now_ms).await {
+            Err(refused @ SendError::Plan(PlanError::InsufficientCredits { .. })) => {
+                let Some(stored) = self.accounts.reread(account.id).await? else {
+                    return Err(StoreError::NotFound.into());
+                };
+                if stored.disabled {
+                    return Err(SendError::AccountDisabled);
+                }
+                if stored.balance == account.balance {
+                    return Err(refused);
+                }
+                let funded = Account {
+                    balance: stored.balance,
+                    ..account.clone()
+                };
+                self.plan(&funded, request, opt_out, now_ms).await
+            }
+            planned => planned,
+        }
     }
 
     /// Builds the planning context from the account and the store, and plans.

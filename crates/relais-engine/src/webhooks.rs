@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relais_store::{
-    Account, Campaign, EventKind, Inbound, Message, Millis, Store, StoreError, Webhook,
-    WebhookFacts, WebhookResult,
+    Account, Campaign, EventKind, Inbound, Message, Millis, Store, StoreError, StoreResult,
+    Webhook, WebhookFacts, WebhookResult,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -251,7 +251,11 @@ impl WebhookWorker {
         let poll = Duration::from_millis(self.config.poll_interval_ms);
         let concurrency = self.config.concurrency.max(1);
         let (results, recorded) = mpsc::unbounded_channel();
-        let recorder = tokio::spawn(record_results(self.store.clone(), recorded));
+        let recorder = tokio::spawn(record_results(
+            self.store.clone(),
+            recorded,
+            "webhook outbox",
+        ));
         let mut queue: VecDeque<Delivery> = VecDeque::new();
         let mut in_flight = JoinSet::new();
         // After a claim that found fewer than it asked for, the next one waits
@@ -489,13 +493,30 @@ pub const BATCH_EVENT: &str = "batch";
 /// Results recorded per transaction at most.
 const RECORD_BATCH: usize = 1000;
 
+/// Where delivery results of outbox entries are recorded: the store itself,
+/// or a door's queue over it (the SMPP server's receipts).
+#[async_trait::async_trait]
+pub trait ResultLog: Send + Sync + 'static {
+    /// Records how each entry's delivery went, all in one transaction.
+    async fn finish(&self, results: &[(i64, WebhookResult)], now: Millis) -> StoreResult<()>;
+}
+
+#[async_trait::async_trait]
+impl ResultLog for dyn Store {
+    async fn finish(&self, results: &[(i64, WebhookResult)], now: Millis) -> StoreResult<()> {
+        self.finish_webhooks(results, now).await
+    }
+}
+
 /// Records delivery results as they come, joining whatever has arrived into
 /// one transaction. A failing store is retried a few times; results that
-/// still cannot be recorded leave their callbacks leased, and so sent again
-/// after the lease: at least once, never lost.
-async fn record_results(
-    store: Arc<dyn Store>,
+/// still cannot be recorded leave their entries leased, and so sent again
+/// after the lease: at least once, never lost. `what` names the worker in
+/// logs. Ends when every sender of `results` is gone and all is recorded.
+pub async fn record_results<L: ResultLog + ?Sized>(
+    log: Arc<L>,
     mut results: mpsc::UnboundedReceiver<Vec<(i64, WebhookResult)>>,
+    what: &'static str,
 ) {
     while let Some(mut batch) = results.recv().await {
         while batch.len() < RECORD_BATCH {
@@ -506,22 +527,22 @@ async fn record_results(
         }
         let mut delay = Duration::from_millis(50);
         for attempt in 1.. {
-            match store.finish_webhooks(&batch, clock::now_ms()).await {
+            match log.finish(&batch, clock::now_ms()).await {
                 Ok(()) => break,
                 Err(StoreError::NotFound) => {
-                    tracing::warn!("webhook outbox: a delivered callback no longer exists");
+                    tracing::warn!("{what}: a delivered entry no longer exists");
                     break;
                 }
                 Err(e) if attempt < 6 => {
-                    tracing::warn!(error = %e, attempt, "webhook outbox: recording results failed");
+                    tracing::warn!(error = %e, attempt, "{what}: recording results failed");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
                 Err(e) => {
                     tracing::error!(
                         error = %e,
-                        callbacks = batch.len(),
-                        "webhook outbox: results not recorded; the callbacks will be sent again"
+                        entries = batch.len(),
+                        "{what}: results not recorded; the entries will be sent again"
                     );
                     break;
                 }

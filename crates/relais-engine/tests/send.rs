@@ -128,6 +128,42 @@ async fn concurrent_sends_beyond_the_balance_are_refused_one_by_one() {
     );
 }
 
+/// A door's account may be a cached copy (up to a second old) that has not
+/// seen a credit made on another node: a send that the stored balance covers
+/// is not refused for the stale one.
+#[tokio::test]
+async fn a_stale_balance_does_not_refuse_a_send_a_new_credit_covers() {
+    let setup = setup(Some(Amount::ZERO)).await;
+    let stale = setup.account.clone();
+    setup
+        .store
+        .credit_account(stale.id, unit(), "elsewhere", 0)
+        .await
+        .unwrap();
+    let outcome = setup.pipeline.send(&stale, &request([1]), options()).await;
+    assert!(
+        matches!(
+            outcome,
+            Ok(SendOutcome::Planned {
+                campaign_id: Some(_),
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    let stored = setup.store.account(stale.id).await.unwrap().unwrap();
+    assert_eq!(stored.balance, Some(Amount::ZERO));
+    // What the balance does not cover is still refused, after the same check.
+    let outcome = setup.pipeline.send(&stale, &request([2]), options()).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(SendError::Plan(PlanError::InsufficientCredits { .. }))
+        ),
+        "{outcome:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_sends_with_one_key_commit_once() {
     let setup = setup(None).await;

@@ -763,6 +763,57 @@ async fn replies_wait_for_a_receiver_and_an_answer() {
     fixture.stop().await;
 }
 
+/// The next `deliver_sm` on `client`, not acknowledged.
+async fn unanswered_deliver_sm(client: &mut Client) -> Command {
+    loop {
+        let command = client.next().await.expect("connection open");
+        if command.id() == CommandId::DeliverSm {
+            return command;
+        }
+    }
+}
+
+async fn acknowledge(client: &mut Client, deliver_sm: &Command) {
+    client
+        .send(Command::new(
+            CommandStatus::EsmeRok,
+            deliver_sm.sequence_number(),
+            rusmpp::pdus::DeliverSmResp::new(Default::default(), Vec::new()),
+        ))
+        .await;
+}
+
+/// Receipts and replies go out as a pipeline: a client slow to acknowledge
+/// one does not hold back the next batch (claimed once fewer than a batch
+/// are in flight), and every one is finished once acknowledged.
+#[tokio::test]
+async fn an_unacknowledged_reply_does_not_hold_back_the_next_batch() {
+    let mut options = Options::default();
+    options.server.receipt_batch = 2;
+    options.server.receipt_poll_ms = 20;
+    let fixture = Fixture::start(options).await;
+    let mut transmitter = bound(&fixture, BindAs::Transmitter).await;
+    submit_from_long_number(&mut transmitter).await;
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+
+    reply(&fixture, "+33612345678", "one").await;
+    let slow = unanswered_deliver_sm(&mut receiver).await;
+    assert_eq!(mo_of(&slow).short_message, b"one".to_vec());
+    reply(&fixture, "+33612345678", "two").await;
+    let second = unanswered_deliver_sm(&mut receiver).await;
+    assert_eq!(mo_of(&second).short_message, b"two".to_vec());
+    acknowledge(&mut receiver, &second).await;
+
+    // "one" still waits for its answer; "three" goes all the same.
+    reply(&fixture, "+33612345678", "three").await;
+    let third = unanswered_deliver_sm(&mut receiver).await;
+    assert_eq!(mo_of(&third).short_message, b"three".to_vec());
+    acknowledge(&mut receiver, &third).await;
+    acknowledge(&mut receiver, &slow).await;
+    outbox_drained(&fixture).await;
+    fixture.stop().await;
+}
+
 /// A submit scheduled a day ahead: it stays in the store, cancellable.
 async fn send_scheduled(client: &mut Client, destination: &str) -> String {
     let mut pdu = submit(destination, 0, b"later".to_vec())

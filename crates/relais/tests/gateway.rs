@@ -401,6 +401,84 @@ async fn a_restart_loses_neither_queued_messages_nor_pending_callbacks() {
     server.stop();
 }
 
+/// Callbacks survive a crash in the middle of a batch: the client's endpoint
+/// is slow, relais is killed (SIGKILL) while callbacks are in flight and
+/// restarted on its database. Every callback arrives at least once; the only
+/// ones that may arrive twice are those the dead process had sent without
+/// recording the answer, at most one claimed batch.
+#[tokio::test(flavor = "multi_thread")]
+async fn callbacks_survive_a_crash_in_the_middle_of_a_batch() {
+    const MESSAGES: u32 = 100;
+    const BATCH: usize = 10;
+    let config = format!(
+        r#"
+[engine.webhooks]
+batch_size = {BATCH}
+concurrency = 4
+lease_ms = 3000
+timeout_ms = 2000
+"#
+    );
+    let hook = Listener::start().await;
+    hook.set_delay(Duration::from_millis(100));
+    let server = Server::start(&config);
+    let (_, key) = server.account("acme", Some("10")).await;
+    let (status, sent) = server
+        .post(
+            &key,
+            "/v1/messages",
+            json!({ "to": mobiles(MESSAGES), "text": "crash", "callback_url": hook.url,
+                    "callback_events": "final" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let campaign = sent["campaign_id"].as_i64().unwrap();
+    // Every message is final (so none is sent again), and the client,
+    // answering ten callbacks a second per connection, is still receiving.
+    server
+        .wait_for(&key, &format!("/v1/campaigns/{campaign}"), WAIT, |c| {
+            c["status"] == "done"
+        })
+        .await;
+    hook.wait_for(10, WAIT, |_| true).await;
+    let dir = server.dir.clone();
+    server.kill();
+    let at_kill = hook.received().len();
+    assert!(
+        at_kill < MESSAGES as usize,
+        "every callback arrived before the kill"
+    );
+
+    let server = Server::start_in(dir, &config);
+    let message_ids = |received: &[common::Received]| {
+        let mut ids: Vec<i64> = received
+            .iter()
+            .map(|r| r.json()["message_id"].as_i64().unwrap())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while message_ids(&hook.received()) < MESSAGES as usize {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {MESSAGES} callbacks arrived",
+            message_ids(&hook.received())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Nothing more comes: every callback was recorded as delivered.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let received = hook.received();
+    let duplicates = received.len() - message_ids(&received);
+    assert!(
+        duplicates <= BATCH,
+        "{duplicates} callbacks arrived twice (killed after {at_kill})"
+    );
+    server.stop();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reply_injected_through_the_simulator_reaches_the_account() {
     let server = Server::start("");

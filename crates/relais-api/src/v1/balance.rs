@@ -1,6 +1,7 @@
 //! `GET /v1/balance`: the account's credits.
 
 use axum::Json;
+use axum::extract::State;
 use relais_core::money::Amount;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -8,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::SharedState;
 
 pub fn router() -> OpenApiRouter<SharedState> {
@@ -35,10 +36,13 @@ pub struct BalanceAnswer {
     responses((status = 200, body = BalanceAnswer), (status = 401, body = ErrorBody)),
     security(("api_key" = []))
 )]
-pub async fn balance(caller: Caller) -> Json<BalanceAnswer> {
-    // The caller's account was just read from the store: its balance is current.
-    Json(BalanceAnswer {
+pub async fn balance(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> Result<Json<BalanceAnswer>, ApiError> {
+    let caller = caller.reread(&state).await?;
+    Ok(Json(BalanceAnswer {
         balance: caller.account.balance,
         currency: CURRENCY,
-    })
+    }))
 }

@@ -221,13 +221,13 @@ pub async fn cancel_campaign(
     Id(id): Id,
 ) -> Result<Json<CancelAnswer>, ApiError> {
     let now = relais_engine::clock::now_ms();
-    Ok(Json(
-        state
-            .store
-            .cancel_campaign(caller.account.id, id, now)
-            .await?
-            .into(),
-    ))
+    let outcome = state
+        .store
+        .cancel_campaign(caller.account.id, id, now)
+        .await?;
+    // The refund changed the balance the node's cache holds.
+    state.pipeline.accounts().forget_account(caller.account.id);
+    Ok(Json(outcome.into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -33,6 +33,8 @@ pub struct TestApp {
     /// The funded account (10 EUR) and its API key.
     pub account: Account,
     pub key: String,
+    /// The app's pipeline, whose account cache this node's writes go through.
+    pub pipeline: Arc<Pipeline>,
     _dir: tempfile::TempDir,
 }
 
@@ -80,14 +82,26 @@ impl TestApp {
         );
         let (account, key) = create_account_in(store.as_ref(), "acme", Some("10")).await;
         let pipeline = Arc::new(Pipeline::new(store.clone(), SendSettings::default()));
-        let state = AppState::new(pipeline, store.clone(), config, metrics);
+        let state = AppState::new(pipeline.clone(), store.clone(), config, metrics);
         TestApp {
             router: router(Arc::new(state)),
             store,
             account,
             key,
+            pipeline,
             _dir: dir,
         }
+    }
+
+    /// Disables (or enables) an account as this node's administration does:
+    /// the next request sees it (a write straight into the store is seen
+    /// within the account cache's second).
+    pub async fn set_disabled(&self, id: i64, disabled: bool) {
+        self.pipeline
+            .accounts()
+            .set_disabled(id, disabled)
+            .await
+            .expect("set_disabled");
     }
 
     /// Creates another account with a key (balance `None`: postpaid).

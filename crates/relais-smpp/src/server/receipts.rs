@@ -4,20 +4,32 @@
 //! `deliver_sm` (esm_class 0) on a receiver or transceiver bind of the
 //! account, and marks the entry done once the client acknowledged it (else
 //! retried later).
+//!
+//! A pipeline, like the webhook worker (`relais_engine::webhooks`): a batch's
+//! PDUs are built from one read of its facts, each entry is sent by a task of
+//! its own, the next batch is claimed as soon as fewer than a batch are in
+//! flight (not when the slowest client of the last one has answered), and
+//! results are recorded by a task of their own, many per transaction. An
+//! entry is marked done only once its client acknowledged it, so a crash
+//! re-sends (after the lease) at most what was in flight: every receipt
+//! arrives at least once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use async_trait::async_trait;
 use relais_engine::clock;
-use std::collections::HashMap;
-
-use relais_store::{AccountId, EventKind, MessageStatus, Webhook, WebhookFacts, WebhookResult};
+use relais_engine::webhooks::{ResultLog, record_results};
+use relais_store::{
+    AccountId, EventKind, MessageStatus, Millis, StoreResult, Webhook, WebhookFacts, WebhookResult,
+};
 use rusmpp::pdus::DeliverSm;
 use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
 use rusmpp::values::MessageState;
 use rusmpp::{Command, CommandStatus};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, timeout_at};
 
 use super::Inner;
@@ -27,73 +39,136 @@ use crate::receipt::{ReceiptText, receipt_date, stat_of_status};
 /// Attempts before a receipt is given up.
 const MAX_ATTEMPTS: u32 = 20;
 
+/// The entry results of one delivery task, or of a claim's entries that
+/// needed no request.
+type Results = Vec<(i64, WebhookResult)>;
+
 pub(super) async fn run(inner: Arc<Inner>) {
-    let config = &inner.config;
-    let poll = Duration::from_millis(config.receipt_poll_ms);
+    let poll = Duration::from_millis(inner.config.receipt_poll_ms);
+    let batch = inner.config.receipt_batch.max(1);
     let mut shutdown = inner.shutdown.clone();
+    let (results, recorded) = mpsc::unbounded_channel::<Results>();
+    let recorder = tokio::spawn(record_results(inner.clone(), recorded, "smpp receipts"));
+    let mut in_flight: JoinSet<(i64, WebhookResult)> = JoinSet::new();
+    // After a claim that found fewer than it asked for (or no receiving
+    // bind), the next one waits for the poll interval or a new receiver.
+    let mut next_claim = Instant::now();
+    // The server dropped without saying stop: stop all the same.
+    let mut closed = false;
     loop {
-        if *shutdown.borrow() {
-            return;
+        if closed || *shutdown.borrow() {
+            break;
         }
-        let mut busy = false;
-        let accounts = inner.registry.receiving_accounts();
-        if !accounts.is_empty() {
-            let now = clock::now_ms();
-            // The lease outlasts a delivery attempt.
-            let lease_until = now + config.receipt_timeout_ms as i64 + 30_000;
-            match inner
-                .receipts
-                .claim(&accounts, now, config.receipt_batch, lease_until)
-                .await
-            {
-                Ok(claimed) => {
-                    busy = !claimed.is_empty();
-                    // What the batch's PDUs are built from, read once for all of them.
-                    let facts = if claimed.is_empty() {
-                        Ok(WebhookFacts::default())
-                    } else {
-                        inner.pipeline.store().webhook_facts(&claimed).await
+        if in_flight.len() < batch as usize && Instant::now() >= next_claim {
+            let claimed = claim(&inner, batch).await;
+            if claimed.count < batch as usize {
+                next_claim = Instant::now() + poll;
+            }
+            if !claimed.settled.is_empty() {
+                let _ = results.send(claimed.settled);
+            }
+            for (w, parts) in claimed.deliveries {
+                let inner = inner.clone();
+                in_flight.spawn(async move {
+                    let result = match send(&inner, w.account_id, parts).await {
+                        Ok(()) => WebhookResult::Delivered,
+                        Err(error) => retry(&inner, &w, error),
                     };
-                    let results: Vec<(i64, WebhookResult)> = match &facts {
-                        Ok(facts) => {
-                            let sent = join_all(claimed.iter().map(|w| deliver(&inner, w, facts)));
-                            claimed.iter().map(|w| w.id).zip(sent.await).collect()
-                        }
-                        Err(e) => claimed
-                            .iter()
-                            .map(|w| (w.id, retry(&inner, w, format!("store: {e}"))))
-                            .collect(),
-                    };
-                    if let Err(e) = inner.receipts.finish(&results, clock::now_ms()).await {
-                        tracing::warn!(error = %e, "smpp: recording receipts' delivery failed");
-                    }
+                    (w.id, result)
+                });
+            }
+            continue;
+        }
+        tokio::select! {
+            Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
+                let mut done = vec![joined.expect("receipt task")];
+                while let Some(more) = in_flight.try_join_next() {
+                    done.push(more.expect("receipt task"));
                 }
-                Err(e) => tracing::warn!(error = %e, "smpp: claiming receipts failed"),
+                let _ = results.send(done);
             }
+            _ = tokio::time::sleep_until(next_claim), if in_flight.len() < batch as usize => {}
+            _ = inner.receiver_bound.notified() => next_claim = Instant::now(),
+            changed = shutdown.changed() => closed = changed.is_err(),
         }
-        if !busy {
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = inner.receiver_bound.notified() => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+    }
+    // Binds close at shutdown, which answers the receipts awaiting them:
+    // their results are recorded before the server is gone.
+    while let Some(joined) = in_flight.join_next().await {
+        let _ = results.send(vec![joined.expect("receipt task")]);
+    }
+    drop(results);
+    let _ = recorder.await;
+}
+
+#[async_trait]
+impl ResultLog for Inner {
+    async fn finish(&self, results: &[(i64, WebhookResult)], now: Millis) -> StoreResult<()> {
+        self.receipts.finish(results, now).await
     }
 }
 
-/// Sends one outbox entry (a final status as a receipt, a reply as an MO)
-/// and answers what became of it.
-async fn deliver(inner: &Inner, w: &Webhook, facts: &WebhookFacts) -> WebhookResult {
-    let parts = match w.kind {
+/// What a claim gave: PDUs to send per entry, and results known without
+/// sending.
+#[derive(Default)]
+struct Claimed {
+    count: usize,
+    deliveries: Vec<(Webhook, Vec<DeliverSm>)>,
+    settled: Results,
+}
+
+/// Claims up to `limit` entries of the accounts with a receiving bind and
+/// builds their PDUs from one read of their facts.
+async fn claim(inner: &Inner, limit: u32) -> Claimed {
+    let accounts = inner.registry.receiving_accounts();
+    if accounts.is_empty() {
+        return Claimed::default();
+    }
+    let now = clock::now_ms();
+    // The lease outlasts a delivery attempt.
+    let lease_until = now + inner.config.receipt_timeout_ms as i64 + 30_000;
+    let claimed = match inner
+        .receipts
+        .claim(&accounts, now, limit, lease_until)
+        .await
+    {
+        Ok(claimed) if claimed.is_empty() => return Claimed::default(),
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(error = %e, "smpp: claiming receipts failed");
+            return Claimed::default();
+        }
+    };
+    let mut out = Claimed {
+        count: claimed.len(),
+        ..Claimed::default()
+    };
+    // What the batch's PDUs are built from, read once for all of them.
+    let facts = match inner.pipeline.store().webhook_facts(&claimed).await {
+        Ok(facts) => facts,
+        Err(e) => {
+            out.settled = claimed
+                .iter()
+                .map(|w| (w.id, retry(inner, w, format!("store: {e}"))))
+                .collect();
+            return out;
+        }
+    };
+    for w in claimed {
+        match pdus(&w, &facts) {
+            Ok(parts) => out.deliveries.push((w, parts)),
+            Err(outcome) => out.settled.push((w.id, outcome)),
+        }
+    }
+    out
+}
+
+/// The PDUs of one outbox entry (a final status as a receipt, a reply as an
+/// MO), or its outcome when there is nothing to send.
+fn pdus(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookResult> {
+    match w.kind {
         EventKind::Status => receipt(w, facts),
         EventKind::Inbound | EventKind::Stop => reply(w, facts),
-    };
-    match parts {
-        Ok(parts) => match send(inner, w.account_id, parts).await {
-            Ok(()) => WebhookResult::Delivered,
-            Err(error) => retry(inner, w, error),
-        },
-        Err(outcome) => outcome,
     }
 }
 

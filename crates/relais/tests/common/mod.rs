@@ -309,14 +309,16 @@ impl Received {
     }
 }
 
-/// An HTTP listener standing in for a client's callback endpoint. It answers
-/// `status` (changeable) and records every request.
+/// An HTTP listener standing in for a client's callback endpoint. It records
+/// every request as it arrives, and answers `status` after `delay` (both
+/// changeable).
 #[derive(Clone)]
 pub struct Listener {
     pub url: String,
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<Mutex<u16>>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Listener {
@@ -327,10 +329,11 @@ impl Listener {
     pub async fn start_on(addr: &str) -> Listener {
         let received = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(Mutex::new(200u16));
-        let (r, s) = (received.clone(), status.clone());
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let (r, s, d) = (received.clone(), status.clone(), delay.clone());
         let app = axum::Router::new().fallback(
             move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let (r, s) = (r.clone(), s.clone());
+                let (r, s, d) = (r.clone(), s.clone(), d.clone());
                 async move {
                     let mut converted = reqwest::header::HeaderMap::new();
                     for (name, value) in &headers {
@@ -344,6 +347,8 @@ impl Listener {
                         headers: converted,
                         body: body.to_vec(),
                     });
+                    let delay = *d.lock().unwrap();
+                    tokio::time::sleep(delay).await;
                     axum::http::StatusCode::from_u16(*s.lock().unwrap()).unwrap()
                 }
             },
@@ -358,11 +363,17 @@ impl Listener {
             addr,
             received,
             status,
+            delay,
         }
     }
 
     pub fn set_status(&self, status: u16) {
         *self.status.lock().unwrap() = status;
+    }
+
+    /// How long each request waits for its answer (a slow client).
+    pub fn set_delay(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
     }
 
     pub fn received(&self) -> Vec<Received> {

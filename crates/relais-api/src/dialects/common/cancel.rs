@@ -33,6 +33,8 @@ pub async fn cancel(
         .store
         .cancel_campaign(account.id, id, relais_engine::clock::now_ms())
         .await?;
+    // The refund changed the balance the node's cache holds.
+    state.pipeline.accounts().forget_account(account.id);
     Ok(if outcome.cancelled == 0 {
         Err(Refusal::NothingLeft)
     } else {

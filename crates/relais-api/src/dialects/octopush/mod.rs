@@ -61,12 +61,13 @@ async fn caller(
     let login = present(login).ok_or(Failure::new(Code::NO_LOGIN, unauthorized))?;
     let key = present(key).ok_or(Failure::new(Code::NO_API_KEY, unauthorized))?;
     let caller = credentials::authenticate(state, Some(key)).await?;
-    let account = state
-        .store
-        .account_by_login(login)
+    let owner = state
+        .pipeline
+        .accounts()
+        .login_owner(login)
         .await
         .map_err(Failure::internal)?;
-    if account.is_none_or(|a| a.id != caller.account.id) {
+    if owner != Some(caller.account.id) {
         return Err(Failure::new(Code::BAD_LOGIN, unauthorized));
     }
     Ok(caller)

@@ -138,8 +138,12 @@ async fn answer(
             let sent = super::send(state, &caller, &send).await?;
             Ok(sms_answer(&caller, &send, &sent, format).respond(format, StatusCode::OK, ROOT))
         }
-        Endpoint::Balance => balance(state, &caller.account, format),
+        Endpoint::Balance => {
+            let caller = caller.reread(state).await.map_err(Failure::internal)?;
+            balance(state, &caller.account, format)
+        }
         Endpoint::Credit => {
+            let caller = caller.reread(state).await.map_err(Failure::internal)?;
             let credit = caller.account.balance.map(|b| b.to_decimal_string(2));
             let tree = Object::new()
                 .field("error_code", Code::OK.text())

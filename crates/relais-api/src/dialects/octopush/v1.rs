@@ -292,6 +292,7 @@ async fn check_balance(State(state): State<SharedState>, headers: HeaderMap) -> 
     respond(
         async {
             let caller = authenticate(&state, &headers).await?;
+            let caller = caller.reread(&state).await.map_err(Failure::internal)?;
             let tree = Object::new()
                 .field("amount", caller.account.balance.map(Value::amount))
                 .field("unit", "euros");

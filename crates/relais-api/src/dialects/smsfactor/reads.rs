@@ -25,8 +25,14 @@ use crate::state::{AppState, SharedState};
 /// `{"status":1,"message":"OK","credits":"44690","postpaid":"0","postpaid_limit":false,"unlimited":false}`:
 /// a postpaid account has no credits and no limit.
 pub async fn credits(State(state): State<SharedState>, ctx: Ctx) -> Response {
-    let result = Credits::of(&state, &ctx.caller.account).map(|credits| {
-        let balance = ctx.caller.account.balance;
+    let result = async {
+        let caller = ctx.caller.clone().reread(&state).await?;
+        Ok((
+            Credits::of(&state, &caller.account)?,
+            caller.account.balance,
+        ))
+    };
+    let result = result.await.map(|(credits, balance)| {
         let postpaid = balance.is_none();
         ok().field("credits", credits.balance_text(balance))
             .field("postpaid", if postpaid { "1" } else { "0" })

@@ -17,7 +17,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use relais_engine::callback_url::check_callback_url;
-use relais_store::WebhookUrls;
+use relais_store::{AccountSettings, WebhookUrls};
 
 use super::context::{Ctx, ok, path_id};
 use super::errors::Failure;
@@ -150,11 +150,13 @@ pub async fn delete(
 ) -> Response {
     let result = async {
         let kind = existing(&ctx, id)?;
-        let mut settings = ctx.caller.account.settings.clone();
-        *kind.url(&mut settings.webhooks) = None;
         state
-            .store
-            .update_account_settings(ctx.caller.account.id, &settings)
+            .pipeline
+            .accounts()
+            .change_settings(ctx.caller.account.id, |settings| {
+                *kind.url(&mut settings.webhooks) = None;
+                Ok::<_, Failure>(())
+            })
             .await?;
         Ok(ok().field("deleted_id", kind.id().to_string()).into())
     };
@@ -187,21 +189,27 @@ async fn save(
 ) -> Result<Value, Failure> {
     check_callback_url(&url, state.config.allow_private_callbacks)
         .map_err(|e| Failure::data(format!("url: {e}")))?;
-    let mut settings = ctx.caller.account.settings.clone();
-    if let Some(signature) = signature.filter(|s| !s.is_empty()) {
-        if signature.chars().count() > MAX_SIGNATURE {
-            return Err(Failure::data(format!(
-                "signature: at most {MAX_SIGNATURE} characters"
-            )));
-        }
-        settings.webhook_secret = signature;
+    let signature = signature.filter(|s| !s.is_empty());
+    if let Some(signature) = &signature
+        && signature.chars().count() > MAX_SIGNATURE
+    {
+        return Err(Failure::data(format!(
+            "signature: at most {MAX_SIGNATURE} characters"
+        )));
     }
-    *kind.url(&mut settings.webhooks) = Some(url.clone());
-    // Replies that answer no campaign are rendered for the door that set the URLs.
-    settings.webhooks.dialect = Some(super::NAME.into());
+    let change = |settings: &mut AccountSettings| {
+        if let Some(signature) = signature {
+            settings.webhook_secret = signature;
+        }
+        *kind.url(&mut settings.webhooks) = Some(url.clone());
+        // Replies that answer no campaign are rendered for the door that set the URLs.
+        settings.webhooks.dialect = Some(super::NAME.into());
+        Ok::<_, Failure>(())
+    };
     state
-        .store
-        .update_account_settings(ctx.caller.account.id, &settings)
+        .pipeline
+        .accounts()
+        .change_settings(ctx.caller.account.id, change)
         .await?;
     Ok(ok().field("webhook", kind.describe(&url)).into())
 }

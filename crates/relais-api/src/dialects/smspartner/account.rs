@@ -69,7 +69,8 @@ async fn to_send(state: &AppState, account: &Account) -> Result<u64, Failure> {
 
 pub async fn me(State(state): State<SharedState>, input: Input) -> Response {
     let result = async {
-        let account = &input.caller.account;
+        let caller = input.caller.clone().reread(&state).await?;
+        let account = &caller.account;
         let balance = account.balance.map(|b| b.to_decimal_string(3));
         let low_cost = sms_credits(&state, account, RouteClass::LowCost)?;
         let credits = Object::new()
