@@ -45,6 +45,9 @@ pub trait Store: Send + Sync + 'static {
     /// `Conflict`.
     async fn account_by_smpp_system_id(&self, system_id: &str) -> StoreResult<Option<Account>>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    /// The accounts of `ids` that exist, in no particular order, in one
+    /// query (the SMPP server re-reads its bound accounts this way).
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>>;
     async fn update_account_settings(
         &self,
         id: AccountId,

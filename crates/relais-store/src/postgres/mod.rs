@@ -175,6 +175,11 @@ impl Store for PostgresStore {
         accounts::all(&self.pool).await
     }
 
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>> {
+        let mut conn = self.pool.acquire().await?;
+        accounts::by_ids(&mut conn, ids).await
+    }
+
     async fn update_account_settings(
         &self,
         id: AccountId,

@@ -186,6 +186,11 @@ impl Store for SqliteStore {
         accounts::all(&self.readers).await
     }
 
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>> {
+        let mut conn = self.readers.acquire().await?;
+        accounts::by_ids(&mut conn, &outbox::json_ids(ids)?).await
+    }
+
     async fn update_account_settings(
         &self,
         id: AccountId,

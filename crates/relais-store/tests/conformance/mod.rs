@@ -28,6 +28,7 @@ macro_rules! conformance_tests {
         conformance_tests!(@each $open;
             accounts_create_login_and_settings,
             smpp_logins_by_system_id,
+            accounts_by_ids_in_one_read,
             credits_and_ledger,
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
@@ -363,6 +364,23 @@ pub async fn accounts_create_login_and_settings(store: Arc<dyn Store>) {
         store.set_account_disabled(beta.id + 100, true).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn accounts_by_ids_in_one_read(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", None).await;
+    let beta = new_account(store, "beta", None).await;
+    new_account(store, "gamma", None).await;
+    store.set_account_disabled(beta.id, true).await.unwrap();
+    let mut found = store
+        .accounts_by_ids(&[beta.id, acme.id, beta.id + 100])
+        .await
+        .unwrap();
+    found.sort_by_key(|a| a.id);
+    let disabled: Vec<(AccountId, bool)> = found.iter().map(|a| (a.id, a.disabled)).collect();
+    assert_eq!(disabled, vec![(acme.id, false), (beta.id, true)]);
+    assert_eq!(found[0], acme);
+    assert!(store.accounts_by_ids(&[]).await.unwrap().is_empty());
 }
 
 pub async fn smpp_logins_by_system_id(store: Arc<dyn Store>) {
