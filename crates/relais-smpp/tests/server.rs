@@ -133,6 +133,85 @@ async fn bind_statuses() {
     fixture.stop().await;
 }
 
+/// A bind's status and how long it took to come.
+async fn timed_bind(client: &mut Client, password: &str) -> (CommandStatus, Duration) {
+    let start = tokio::time::Instant::now();
+    let code = client.bind(BindAs::Transmitter, SYSTEM_ID, password).await;
+    (code, start.elapsed())
+}
+
+/// After `bind_failures_before_delay` failures each bind waits, doubling;
+/// after `bind_failures_before_lockout` binds are refused, the right
+/// password included.
+#[tokio::test]
+async fn repeated_bind_failures_are_slowed_down_then_locked_out() {
+    let mut options = Options::default();
+    options.server.bind_failures_before_delay = 5;
+    options.server.bind_failure_delay = Duration::from_millis(300);
+    options.server.bind_failures_before_lockout = 7;
+    let fixture = Fixture::start(options).await;
+    let mut client = fixture.client().await;
+    for attempt in 1..=5 {
+        let (code, took) = timed_bind(&mut client, "wrong").await;
+        assert_eq!(code, status(0x0D));
+        assert!(
+            took < Duration::from_millis(300),
+            "attempt {attempt}: {took:?}"
+        );
+    }
+    let (code, took) = timed_bind(&mut client, "wrong").await;
+    assert_eq!(code, status(0x0D));
+    assert!(
+        took >= Duration::from_millis(300),
+        "the 6th is delayed: {took:?}"
+    );
+    let (code, took) = timed_bind(&mut client, "wrong").await;
+    assert_eq!(code, status(0x0D));
+    assert!(
+        took >= Duration::from_millis(600),
+        "the 7th twice as long: {took:?}"
+    );
+    // Locked out: refused at once, whatever the password.
+    let (code, took) = timed_bind(&mut client, PASSWORD).await;
+    assert_eq!(code, status(0x0D), "the 8th is refused");
+    assert!(took < Duration::from_millis(300), "{took:?}");
+    fixture.stop().await;
+}
+
+/// An account disabled through the store (as an admin on another node
+/// would) is unbound within about a second.
+#[tokio::test]
+async fn a_disabled_account_is_unbound() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let fields = submit("33612345678", 0, b"hi".to_vec());
+    accepted(&mut client, &fields, vec![]).await;
+    fixture
+        .store
+        .set_account_disabled(fixture.account.id, true)
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let unbind = loop {
+        let command = client.next().await.expect("an unbind");
+        if command.id() == CommandId::Unbind {
+            break command;
+        }
+    };
+    assert!(
+        start.elapsed() < Duration::from_millis(2_000),
+        "unbound after {:?}: {unbind:?}",
+        start.elapsed()
+    );
+    assert!(client.next().await.is_none(), "closed after the unbind");
+    let mut again = fixture.client().await;
+    assert_eq!(
+        again.bind(BindAs::Transceiver, SYSTEM_ID, PASSWORD).await,
+        status(0x0D)
+    );
+    fixture.stop().await;
+}
+
 #[tokio::test]
 async fn submits_need_a_transmitting_bind() {
     let fixture = Fixture::start(Options::default()).await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use relais_core::plan::SendRequest;
-use relais_engine::send::{SendOptions, SendOutcome};
+use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{Account, AccountId, CampaignMeta};
 use rusmpp::pdus::{
     BindReceiverResp, BindTransceiverResp, BindTransmitterResp, SubmitMulti, SubmitMultiResp,
@@ -17,9 +17,10 @@ use rusmpp::pdus::{
 };
 use rusmpp::values::{DestAddress, Npi, Ton, UnsuccessSme};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
+use super::bind_guard::Verdict;
 use super::query;
 use super::submit::{self, Submit};
 use super::{AuthError, Bind, Inner};
@@ -41,10 +42,8 @@ struct Pending {
 type PartKey = (String, String, u16, u8);
 
 struct Bound {
-    account: Arc<Account>,
     bind: Arc<Bind>,
     submits: bool,
-    refreshed: Instant,
 }
 
 struct Session {
@@ -84,6 +83,13 @@ pub(super) async fn serve(
     let mut shutdown = inner.shutdown.clone();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
+        let bind = session.bound.as_ref().map(|b| b.bind.clone());
+        let unbind = async {
+            match &bind {
+                Some(bind) => bind.unbind.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             frame = reader.next() => match frame {
                 Some(Ok(frame)) => {
@@ -95,11 +101,17 @@ pub(super) async fn serve(
                 _ => break,
             },
             _ = tick.tick() => {
-                if !session.on_tick().await {
+                if !session.on_tick() {
                     break;
                 }
             }
             _ = shutdown.changed() => {
+                outbox.send(&Command::new(CommandStatus::EsmeRok, 0x7FFF_FFFF, Pdu::Unbind));
+                break;
+            }
+            // The account was disabled or deleted (see `refresh`).
+            _ = unbind => {
+                tracing::info!(peer = %session.peer, "smpp: unbinding, the account is no longer enabled");
                 outbox.send(&Command::new(CommandStatus::EsmeRok, 0x7FFF_FFFF, Pdu::Unbind));
                 break;
             }
@@ -239,6 +251,10 @@ impl Session {
             self.outbox.send(&refuse(status::ALREADY_BOUND));
             return;
         }
+        if !self.throttle_bind(system_id).await {
+            self.outbox.send(&refuse(status::BIND_FAILED));
+            return;
+        }
         let account = match self.inner.auth.authenticate(system_id, password).await {
             Ok(account) if !account.account.disabled => account,
             // Unknown system_id, wrong password and disabled account all
@@ -262,8 +278,11 @@ impl Session {
                 return;
             }
         };
+        self.inner.bind_guard.succeeded(self.peer.ip(), system_id);
         let bind = Arc::new(Bind {
             account_id: account.account.id,
+            account: Mutex::new(Arc::new(account.account.clone())),
+            unbind: Notify::new(),
             receives,
             outbox: self.outbox.clone(),
             next_seq: AtomicU32::new(0),
@@ -291,20 +310,48 @@ impl Session {
         self.outbox
             .send(&Command::new(CommandStatus::EsmeRok, seq, response));
         tracing::info!(peer = %self.peer, account = account.account.id, ?id, "smpp: bound");
-        self.bound = Some(Bound {
-            account: Arc::new(account.account),
-            bind,
-            submits,
-            refreshed: Instant::now(),
-        });
+        self.bound = Some(Bound { bind, submits });
         if receives {
             self.inner.receiver_bound.notify_one();
         }
     }
 
-    /// Logs a refused bind: who tried, from where, and why.
+    /// Logs a refused bind (who tried, from where, and why) and counts it
+    /// against the peer and the system_id.
     fn failed_bind(&self, system_id: &str, reason: &AuthError) {
         tracing::warn!(peer = %self.peer, system_id, %reason, "smpp: bind refused");
+        self.inner
+            .bind_guard
+            .failed(self.peer.ip(), system_id, Instant::now());
+    }
+
+    /// Waits as long as the peer's and system_id's failed binds say; false
+    /// when they are locked out (logged), or the server stops meanwhile.
+    async fn throttle_bind(&self, system_id: &str) -> bool {
+        let peer = self.peer;
+        match self
+            .inner
+            .bind_guard
+            .check(peer.ip(), system_id, Instant::now())
+        {
+            Verdict::Go => true,
+            Verdict::Wait(delay) => {
+                tracing::info!(%peer, system_id, ?delay, "smpp: bind slowed down after failures");
+                let mut shutdown = self.inner.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => true,
+                    _ = shutdown.wait_for(|&stop| stop) => false,
+                }
+            }
+            Verdict::LockedOut => {
+                tracing::warn!(
+                    %peer,
+                    system_id,
+                    "smpp: bind refused, locked out after repeated failures"
+                );
+                false
+            }
+        }
     }
 
     /// The bound account, if the bind may submit (transmitter or
@@ -522,7 +569,7 @@ impl Session {
             .await
             .expect("the semaphore is never closed");
         let inner = self.inner.clone();
-        let account = bound.account.clone();
+        let account = bound.bind.account();
         let outbox = self.outbox.clone();
         tokio::spawn(async move {
             let answer = if pending.coding.is_well_formed(&payload) {
@@ -553,7 +600,7 @@ impl Session {
         let _ = self.in_flight.acquire_many(all).await;
     }
 
-    async fn on_tick(&mut self) -> bool {
+    fn on_tick(&mut self) -> bool {
         let now = Instant::now();
         for expired in self.parts.expire(now) {
             let id = if expired.meta.multi {
@@ -580,23 +627,6 @@ impl Session {
                 Pdu::Unbind,
             ));
             return false;
-        }
-        if let Some(bound) = &mut self.bound
-            && now.duration_since(bound.refreshed)
-                >= Duration::from_millis(config.account_refresh_ms)
-        {
-            bound.refreshed = now;
-            match self
-                .inner
-                .pipeline
-                .store()
-                .account(bound.bind.account_id)
-                .await
-            {
-                Ok(Some(account)) => bound.account = Arc::new(account),
-                Ok(None) => return false,
-                Err(e) => tracing::warn!(error = %e, "smpp: reading the account failed"),
-            }
         }
         true
     }
@@ -732,8 +762,16 @@ async fn submit_to_pipeline(
         }) => refused(status::SYSTEM_ERROR),
         Err(e) => {
             let status = submit::status_of_error(&e);
-            if status == status::SYSTEM_ERROR {
-                tracing::error!(error = %e, "smpp: submit failed");
+            match e {
+                _ if status == status::SYSTEM_ERROR => {
+                    tracing::error!(error = %e, "smpp: submit failed")
+                }
+                // The client only sees ESME_RSUBMITFAIL.
+                SendError::AccountDisabled => tracing::warn!(
+                    account = account.id,
+                    "smpp: submit refused, the account is disabled"
+                ),
+                _ => {}
             }
             refused(status)
         }
