@@ -308,7 +308,8 @@ async fn concatenated_submits_become_one_message() {
         ids.push(r.message_id().as_str().to_owned());
     }
     assert_eq!(ids[0], ids[1], "every part answered with the message's id");
-    assert_eq!(stored(&fixture, &ids[0]).await.1, text);
+    let campaign = reassembled(&fixture, &ids[0]).await;
+    assert_eq!(stored(&fixture, &campaign).await.1, text);
 
     // SAR, UCS-2.
     let text = "Bonjour 😀 ".repeat(12);
@@ -342,20 +343,126 @@ async fn concatenated_submits_become_one_message() {
         ids.push(r.message_id().as_str().to_owned());
     }
     assert!(ids.iter().all(|id| id == &ids[0]));
-    assert_eq!(stored(&fixture, &ids[0]).await.1, text);
+    let campaign = reassembled(&fixture, &ids[0]).await;
+    assert_eq!(stored(&fixture, &campaign).await.1, text);
     fixture.stop().await;
 }
 
+/// The campaign of a concatenated submit answered with `message_id`, once
+/// it is committed (after the last part was answered), as a decimal id.
+async fn reassembled(fixture: &Fixture, message_id: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = fixture
+            .store
+            .campaign_id_by_tag(fixture.account.id, message_id)
+            .await
+            .unwrap();
+        if let Some(id) = found {
+            return id.to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no campaign for {message_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Part `seq` of `total` of a concatenated GSM-7 submit (UDH, reference 0x42).
+fn part(seq: u8, total: u8, septets: &[u8]) -> ShortMessage {
+    let mut sm = vec![0x05, 0x00, 0x03, 0x42, total, seq];
+    sm.extend_from_slice(septets);
+    ShortMessage {
+        esm_class: 0x40,
+        ..submit("33612345678", 0, sm)
+    }
+}
+
+/// A client that sends each part only once the one before is answered
+/// (window 1) gets each answer at once, and the message goes out whole;
+/// its receipt carries the id every part was answered with.
+#[tokio::test]
+async fn concatenated_parts_are_answered_one_by_one() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let text: String = (0..200)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let septets = relais_core::gsm7::encode(&text).unwrap();
+    let mut ids = Vec::new();
+    for (i, chunk) in septets.chunks(153).enumerate() {
+        let start = tokio::time::Instant::now();
+        let id = accepted(&mut client, &part(i as u8 + 1, 2, chunk), vec![]).await;
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "part {} answered after {:?}",
+            i + 1,
+            start.elapsed()
+        );
+        ids.push(id);
+    }
+    assert_eq!(ids[0], ids[1], "every part answered with the message's id");
+    let campaign = reassembled(&fixture, &ids[0]).await;
+    assert_eq!(stored(&fixture, &campaign).await.1, text);
+    let receipt = client.deliver_sm().await;
+    let (_, receipt_text, receipted, state) = receipt_of(&receipt);
+    assert!(
+        receipt_text.starts_with(&format!("id:{} ", ids[0])),
+        "{receipt_text}"
+    );
+    assert_eq!(receipted.as_deref(), Some(ids[0].as_str()));
+    assert_eq!(state, Some(2));
+    // query_sm and cancel_sm know the message by that id too.
+    let (code, _, state) = query(&mut client, &ids[0]).await;
+    assert_eq!((code, state), (CommandStatus::EsmeRok, Some(2)));
+    fixture.stop().await;
+}
+
+/// A concatenated submit refused once whole (no credit left) is told with
+/// a REJECTD receipt, its parts having been answered ESME_ROK.
+#[tokio::test]
+async fn concatenated_submits_refused_once_whole_get_a_receipt() {
+    let fixture = Fixture::start(Options {
+        balance: Some(Amount::ZERO),
+        ..Options::default()
+    })
+    .await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let id = accepted(&mut client, &part(1, 2, b"a"), vec![]).await;
+    assert_eq!(accepted(&mut client, &part(2, 2, b"b"), vec![]).await, id);
+    let (_, text, receipted, state) = receipt_of(&client.deliver_sm().await);
+    assert!(text.contains(" stat:REJECTD err:045"), "{text}");
+    assert_eq!((receipted.as_deref(), state), (Some(id.as_str()), Some(8)));
+    fixture.stop().await;
+}
+
+/// A concatenated submit missing a part: its first part is answered at
+/// once, and after `concat_timeout_ms` it is refused with a REJECTD
+/// receipt; nothing is stored.
 #[tokio::test]
 async fn incomplete_concatenations_time_out() {
     let mut options = Options::default();
     options.server.concat_timeout_ms = 300;
     let fixture = Fixture::start(options).await;
-    let mut client = bound(&fixture, BindAs::Transmitter).await;
-    let mut fields = submit("33612345678", 0, vec![0x05, 0x00, 0x03, 9, 2, 1, b'a']);
-    fields.esm_class = 0x40;
-    let (code, _) = send(&mut client, &fields, vec![]).await;
-    assert_eq!(code, status(0x45));
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let id = accepted(&mut client, &part(1, 2, b"a"), vec![]).await;
+    let receipt = client.deliver_sm().await;
+    let (source, text, receipted, state) = receipt_of(&receipt);
+    assert_eq!(source, "33612345678");
+    assert!(
+        text.starts_with(&format!("id:{id} sub:001 dlvrd:000 ")),
+        "{text}"
+    );
+    assert!(text.contains(" stat:REJECTD err:045"), "{text}");
+    assert_eq!(receipted.as_deref(), Some(id.as_str()));
+    assert_eq!(state, Some(8), "REJECTED");
+    let campaigns = fixture
+        .store
+        .campaigns(fixture.account.id, &Default::default(), Page::default())
+        .await
+        .unwrap();
+    assert!(campaigns.is_empty(), "{campaigns:?}");
     fixture.stop().await;
 }
 

@@ -158,6 +158,14 @@ pub trait Store: Send + Sync + 'static {
         account_id: AccountId,
         id: CampaignId,
     ) -> StoreResult<Option<Campaign>>;
+    /// The id of the account's latest campaign with this `tag` (the SMPP
+    /// door tags a concatenated submit's campaign with the message_id it
+    /// answered, before the campaign existed).
+    async fn campaign_id_by_tag(
+        &self,
+        account_id: AccountId,
+        tag: &str,
+    ) -> StoreResult<Option<CampaignId>>;
     async fn campaigns(
         &self,
         account_id: AccountId,

@@ -27,12 +27,18 @@
 //!   UCS-2 octet count or a non-ASCII IA5 octet is ESME_RINVMSGLEN; `message_payload`
 //!   is read when `short_message` is empty. The pipeline then encodes it as
 //!   it does for every door (GSM-7 whenever the text allows).
-//! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs) are
-//!   buffered per (source, destination, reference) until every part is in,
-//!   then sent as one message, and every part is answered with the same id.
-//!   The answers of the parts wait for the last one: a client that waits
-//!   for each part's answer before sending the next (window 1) gets
-//!   ESME_RSUBMITFAIL for them after `concat_timeout_ms`.
+//! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs): each
+//!   part is answered ESME_ROK as it comes (a client with window 1 sends the
+//!   next part only then), all with one message_id, `c` and 16 hex digits,
+//!   since the campaign does not exist yet; the parts are buffered per
+//!   (source, destination, reference) and sent as one message once all are
+//!   in, its campaign tagged with that id, which its receipts carry and
+//!   `query_sm` / `cancel_sm` accept. A message refused once whole (no
+//!   credit, blacklisted…), or still incomplete after `concat_timeout_ms`
+//!   (logged at `warn`; what arrived is not sent: half a message would
+//!   mislead its reader and still be charged), is told with a REJECTD
+//!   receipt whose `err` is the status a whole submit would have got
+//!   (`045` for a missing part), when the client asked for receipts.
 //! - Receipts: campaigns from this door are committed with callback URL
 //!   `smpp:` when the client asked for receipts (`registered_delivery` bits
 //!   0–1), so the store queues their status events in the webhook outbox;

@@ -21,9 +21,9 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::bind_guard::Verdict;
-use super::query;
 use super::submit::{self, Submit};
 use super::{AuthError, Bind, Inner};
+use super::{query, receipts};
 use crate::concat::{Added, Reassembler};
 use crate::pdu::{self, Address, Frame, ShortMessage, TextCoding, c_string, status};
 use crate::wire::{self, BoxWrite, Outbox, Reader};
@@ -39,7 +39,33 @@ struct Pending {
     refused: Vec<(Address, u32)>,
 }
 
+impl Pending {
+    /// Where a receipt telling of its refusal goes (from its first
+    /// destination to its sender), if the client asked for receipts.
+    fn refusal_receipt(&self) -> Option<(Address, Address)> {
+        let recipient = self.submit.destinations.first()?;
+        self.want_receipts
+            .then(|| (recipient.clone(), self.submit.source.clone()))
+    }
+}
+
 type PartKey = (String, String, u16, u8);
+
+/// Who is told a whole submit's outcome.
+enum Reply {
+    /// Its PDU, answered with the outcome.
+    Answer(u32),
+    /// A concatenated submit, each part answered as it came with this
+    /// message_id: only a refusal is told, as a receipt.
+    Answered(String),
+}
+
+/// The message_id of a concatenated submit, answered before its campaign
+/// exists: the campaign is tagged with it, for receipts and `query_sm`.
+/// Not a number, so never taken for a campaign id.
+fn concatenation_id() -> String {
+    format!("c{:016x}", rand::random::<u64>())
+}
 
 struct Bound {
     bind: Arc<Bind>,
@@ -52,8 +78,8 @@ struct Session {
     peer: SocketAddr,
     bound: Option<Bound>,
     parts: Reassembler<PartKey, Pending>,
-    /// The sequence numbers of the parts received, answered together.
-    part_seqs: HashMap<PartKey, Vec<u32>>,
+    /// The message_id each concatenated submit being reassembled was answered with.
+    part_ids: HashMap<PartKey, String>,
     in_flight: Arc<Semaphore>,
     last_heard: Instant,
 }
@@ -77,7 +103,7 @@ pub(super) async fn serve(
         outbox: outbox.clone(),
         peer,
         bound: None,
-        part_seqs: HashMap::new(),
+        part_ids: HashMap::new(),
         last_heard: Instant::now(),
     };
     let mut shutdown = inner.shutdown.clone();
@@ -535,19 +561,32 @@ impl Session {
             refused,
         };
         match concat.filter(|c| c.is_valid() && c.total > 1) {
-            None => self.send(vec![seq], pending, payload).await,
+            None => self.send(Reply::Answer(seq), pending, payload).await,
             Some(c) => {
                 let key = (fields.source.addr, key_destination, c.reference, c.total);
+                let message_id = self
+                    .part_ids
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(concatenation_id);
+                let accepted = Answer::Accepted {
+                    id: message_id.clone(),
+                    multi: id == CommandId::SubmitMulti,
+                    unsuccessful: Vec::new(),
+                };
                 match self
                     .parts
                     .add(key.clone(), c, &payload, pending, Instant::now())
                 {
                     Added::Complete { meta, payload } => {
-                        let mut seqs = self.part_seqs.remove(&key).unwrap_or_default();
-                        seqs.push(seq);
-                        self.send(seqs, meta, payload).await;
+                        self.part_ids.remove(&key);
+                        self.outbox.send(&accepted.command(seq));
+                        self.send(Reply::Answered(message_id), meta, payload).await;
                     }
-                    Added::Waiting => self.part_seqs.entry(key).or_default().push(seq),
+                    Added::Waiting => {
+                        self.part_ids.insert(key, message_id);
+                        self.outbox.send(&accepted.command(seq));
+                    }
                     Added::Full => {
                         self.outbox.send(&refuse(status::QUEUE_FULL));
                     }
@@ -557,8 +596,8 @@ impl Session {
     }
 
     /// Sends a whole submit through the pipeline (in a task of its own, so
-    /// that the client's window is used) and answers each of its PDUs.
-    async fn send(&mut self, seqs: Vec<u32>, pending: Pending, payload: Vec<u8>) {
+    /// that the client's window is used) and tells the client the outcome.
+    async fn send(&mut self, reply: Reply, pending: Pending, payload: Vec<u8>) {
         let Some(bound) = &self.bound else {
             return;
         };
@@ -572,9 +611,14 @@ impl Session {
         let account = bound.bind.account();
         let outbox = self.outbox.clone();
         tokio::spawn(async move {
+            let refusal = pending.refusal_receipt();
+            let tag = match &reply {
+                Reply::Answer(_) => None,
+                Reply::Answered(message_id) => Some(message_id.clone()),
+            };
             let answer = if pending.coding.is_well_formed(&payload) {
                 let text = pending.coding.decode(&payload);
-                submit_to_pipeline(&inner, &account, pending, text).await
+                submit_to_pipeline(&inner, &account, pending, text, tag).await
             } else {
                 tracing::warn!(
                     account = account.id,
@@ -587,10 +631,34 @@ impl Session {
                     status: status::INVALID_MESSAGE_LENGTH,
                 }
             };
-            for seq in seqs {
-                outbox.send(&answer.command(seq));
+            if let Reply::Answer(seq) = &reply {
+                outbox.send(&answer.command(*seq));
             }
+            // Answered: a refusal receipt may wait for its acknowledgment,
+            // which a closing session no longer reads.
             drop(permit);
+            match (reply, answer) {
+                (Reply::Answer(_), _) | (Reply::Answered(_), Answer::Accepted { .. }) => {}
+                (Reply::Answered(message_id), Answer::Refused { status, .. }) => {
+                    tracing::warn!(
+                        account = account.id,
+                        message_id,
+                        status,
+                        "smpp: a concatenated submit, its parts accepted, was refused once whole"
+                    );
+                    if let Some((recipient, sender)) = refusal {
+                        receipts::refused(
+                            &inner,
+                            account.id,
+                            &message_id,
+                            recipient,
+                            sender,
+                            status,
+                        )
+                        .await;
+                    }
+                }
+            }
         });
     }
 
@@ -603,17 +671,28 @@ impl Session {
     fn on_tick(&mut self) -> bool {
         let now = Instant::now();
         for expired in self.parts.expire(now) {
-            let id = if expired.meta.multi {
-                CommandId::SubmitMulti
-            } else {
-                CommandId::SubmitSm
-            };
-            for seq in self.part_seqs.remove(&expired.key).unwrap_or_default() {
-                self.outbox.send(&pdu::error_response(
-                    u32::from(id),
-                    status::SUBMIT_FAILED,
-                    seq,
-                ));
+            let message_id = self.part_ids.remove(&expired.key).unwrap_or_default();
+            tracing::warn!(
+                peer = %self.peer,
+                message_id,
+                missing = expired.missing,
+                "smpp: a concatenated submit still incomplete after concat_timeout_ms, refused"
+            );
+            if let (Some((recipient, sender)), Some(bound)) =
+                (expired.meta.refusal_receipt(), &self.bound)
+            {
+                let (inner, account_id) = (self.inner.clone(), bound.bind.account_id);
+                tokio::spawn(async move {
+                    receipts::refused(
+                        &inner,
+                        account_id,
+                        &message_id,
+                        recipient,
+                        sender,
+                        status::SUBMIT_FAILED,
+                    )
+                    .await;
+                });
             }
         }
         let config = &self.inner.config;
@@ -697,11 +776,13 @@ impl Answer {
     }
 }
 
+/// Sends one whole submit; `tag` labels its campaign (see [`concatenation_id`]).
 async fn submit_to_pipeline(
     inner: &Inner,
     account: &Account,
     pending: Pending,
     text: String,
+    tag: Option<String>,
 ) -> Answer {
     let multi = pending.multi;
     let refused = |status| Answer::Refused { multi, status };
@@ -726,6 +807,7 @@ async fn submit_to_pipeline(
             callback_events: None,
             // Replies come back over the binds as MO deliver_sm, whatever registered_delivery.
             reply_url: Some("smpp:".into()),
+            tag,
             ..CampaignMeta::default()
         },
         ..SendOptions::default()

@@ -294,6 +294,20 @@ impl Store for PostgresStore {
         campaigns::by_id(&self.pool, account_id, id).await
     }
 
+    async fn campaign_id_by_tag(
+        &self,
+        account_id: AccountId,
+        tag: &str,
+    ) -> StoreResult<Option<CampaignId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM campaigns WHERE account_id = $1 AND tag = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(tag)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     async fn campaigns(
         &self,
         account_id: AccountId,

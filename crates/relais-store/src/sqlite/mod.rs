@@ -305,6 +305,20 @@ impl Store for SqliteStore {
         campaigns::by_id(&self.readers, account_id, id).await
     }
 
+    async fn campaign_id_by_tag(
+        &self,
+        account_id: AccountId,
+        tag: &str,
+    ) -> StoreResult<Option<CampaignId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM campaigns WHERE account_id = ? AND tag = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(tag)
+        .fetch_optional(&self.readers)
+        .await?)
+    }
+
     async fn campaigns(
         &self,
         account_id: AccountId,

@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
             commit_keeps_each_distinct_text,
+            campaigns_by_tag,
             commit_queues_due_and_schedules_later,
             commit_without_credits_stores_nothing,
             commit_for_postpaid_accounts,
@@ -816,6 +817,35 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
             .idempotent_answer(beta.id, "key-1", at(-60))
             .await
             .unwrap(),
+        None
+    );
+}
+
+pub async fn campaigns_by_tag(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", None).await;
+    let beta = new_account(store, "beta", None).await;
+    let request = request(&[number(1)], "tagged");
+    let tagged = |tag: &str| CampaignMeta {
+        tag: Some(tag.into()),
+        ..meta("smpp")
+    };
+    let first = send_with(store, acme.id, &request, t0(), tagged("c1")).await;
+    send_with(store, acme.id, &request, t0(), tagged("c2")).await;
+    send_with(store, beta.id, &request, t0(), tagged("c3")).await;
+    assert_eq!(
+        store.campaign_id_by_tag(acme.id, "c1").await.unwrap(),
+        Some(first)
+    );
+    let again = send_with(store, acme.id, &request, t0(), tagged("c1")).await;
+    assert_eq!(
+        store.campaign_id_by_tag(acme.id, "c1").await.unwrap(),
+        Some(again),
+        "the latest"
+    );
+    assert_eq!(store.campaign_id_by_tag(acme.id, "c3").await.unwrap(), None);
+    assert_eq!(
+        store.campaign_id_by_tag(acme.id, "none").await.unwrap(),
         None
     );
 }
