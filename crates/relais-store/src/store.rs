@@ -54,6 +54,15 @@ pub trait Store: Send + Sync + 'static {
         settings: &AccountSettings,
     ) -> StoreResult<()>;
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()>;
+    /// Replaces the SMPP login's `password_hash` if it is still `old`
+    /// (nothing else in the settings is written, so a concurrent settings
+    /// update is never undone); answers whether it was replaced.
+    async fn replace_smpp_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
     /// Adds (or with a negative amount removes) credits, recorded in the ledger
     /// with `reason`; answers the new balance. Refuses to go below zero
     /// (`InsufficientCredits`); a postpaid account, having no balance, answers

@@ -6,8 +6,8 @@
 //! Passwords are stored as Argon2id PHC strings (`$argon2id$…`, salted, slow:
 //! SMPP 3.4 passwords are at most 8 characters, which an unsalted fast hash
 //! of a leaked database gives away in minutes). Logins made before that hold
-//! the password's unsalted SHA-256 in hex, which still verifies; setting the
-//! password again (`relais account smpp`) stores it as Argon2id.
+//! the password's unsalted SHA-256 in hex, which still verifies, and is
+//! replaced by an Argon2id hash at the login's next successful bind.
 
 use std::sync::{Arc, LazyLock};
 
@@ -65,7 +65,7 @@ pub fn hash_password(password: &str) -> String {
 /// Whether `password` is the one `stored` hashes: an Argon2 PHC string, or
 /// the unsalted SHA-256 hex of logins made before (compared in constant time).
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    if stored.starts_with('$') {
+    if !is_legacy(stored) {
         return PasswordHash::new(stored).is_ok_and(|hash| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &hash)
@@ -73,6 +73,11 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         });
     }
     constant_time_eq(hash_token(password).as_bytes(), stored.as_bytes())
+}
+
+/// A hash from before Argon2: not a PHC string.
+fn is_legacy(stored: &str) -> bool {
+    !stored.starts_with('$')
 }
 
 /// What an unknown system_id's password is checked against, so that it
@@ -94,6 +99,38 @@ impl StoreAuth {
         StoreAuth {
             store,
             checks: Semaphore::new(cores),
+        }
+    }
+
+    /// Replaces a legacy hash by an Argon2id one, unless the login changed
+    /// meanwhile; a failure only leaves the legacy hash (logged).
+    async fn upgrade(&self, account_id: AccountId, legacy: &str, password: &str) {
+        let Ok(_permit) = self.checks.acquire().await else {
+            return;
+        };
+        let password = password.to_owned();
+        let hashed = match tokio::task::spawn_blocking(move || hash_password(&password)).await {
+            Ok(hashed) => hashed,
+            Err(e) => {
+                tracing::warn!(account = account_id, error = %e, "smpp: hashing the password failed");
+                return;
+            }
+        };
+        match self
+            .store
+            .replace_smpp_password_hash(account_id, legacy, &hashed)
+            .await
+        {
+            Ok(true) => tracing::info!(
+                account = account_id,
+                "smpp: password hash upgraded to Argon2id"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                account = account_id,
+                error = %e,
+                "smpp: upgrading the password hash failed"
+            ),
         }
     }
 
@@ -141,6 +178,10 @@ impl SmppAuth for StoreAuth {
         }
         if account.disabled {
             return Err(AuthError::Disabled);
+        }
+        if is_legacy(&login.password_hash) {
+            self.upgrade(account.id, &login.password_hash, password)
+                .await;
         }
         Ok(SmppAccount {
             account,
@@ -243,7 +284,7 @@ mod tests {
             });
             store.create_account(new, 0).await.unwrap();
         }
-        let auth = StoreAuth::new(store);
+        let auth = StoreAuth::new(store.clone());
         for system_id in ["fresh", "legacy"] {
             let bound = auth.authenticate(system_id, "secret").await.unwrap();
             assert_eq!(bound.account.name, system_id);
@@ -252,6 +293,15 @@ mod tests {
                 AuthError::WrongPassword
             );
         }
+        // The legacy hash was upgraded by its successful bind.
+        let legacy = store.account_by_smpp_system_id("legacy").await.unwrap();
+        let hash = legacy.unwrap().settings.smpp.unwrap().password_hash;
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(auth.authenticate("legacy", "secret").await.is_ok());
+        assert_eq!(
+            auth.authenticate("legacy", "wrong").await.unwrap_err(),
+            AuthError::WrongPassword
+        );
         assert_eq!(
             auth.authenticate("nobody", "secret").await.unwrap_err(),
             AuthError::UnknownSystemId

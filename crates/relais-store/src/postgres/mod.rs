@@ -192,6 +192,24 @@ impl Store for PostgresStore {
         accounts::set_disabled(&self.pool, id, disabled).await
     }
 
+    async fn replace_smpp_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET settings = jsonb_set(settings, '{smpp,password_hash}', to_jsonb($1::text)) \
+             WHERE id = $2 AND settings -> 'smpp' ->> 'password_hash' = $3",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn credit_account(
         &self,
         id: AccountId,

@@ -203,6 +203,24 @@ impl Store for SqliteStore {
         accounts::set_disabled(&self.writer, id, disabled).await
     }
 
+    async fn replace_smpp_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET settings = json_set(settings, '$.smpp.password_hash', ?) \
+             WHERE id = ? AND settings ->> '$.smpp.password_hash' = ?",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn credit_account(
         &self,
         id: AccountId,

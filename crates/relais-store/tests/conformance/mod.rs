@@ -29,6 +29,7 @@ macro_rules! conformance_tests {
             accounts_create_login_and_settings,
             smpp_logins_by_system_id,
             accounts_by_ids_in_one_read,
+            smpp_password_hash_replaced_only_if_unchanged,
             credits_and_ledger,
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
@@ -382,6 +383,60 @@ pub async fn accounts_by_ids_in_one_read(store: Arc<dyn Store>) {
     assert_eq!(disabled, vec![(acme.id, false), (beta.id, true)]);
     assert_eq!(found[0], acme);
     assert!(store.accounts_by_ids(&[]).await.unwrap().is_empty());
+}
+
+pub async fn smpp_password_hash_replaced_only_if_unchanged(store: Arc<dyn Store>) {
+    let store = &*store;
+    let mut settings = AccountSettings {
+        smpp: Some(SmppLogin {
+            system_id: "acme01".into(),
+            password_hash: "old".into(),
+            max_binds: 2,
+            throughput_per_second: 100,
+        }),
+        ..AccountSettings::default()
+    };
+    let acme = new_account_with(store, "acme", None, settings.clone()).await;
+    let beta = new_account(store, "beta", None).await;
+    assert!(
+        !store
+            .replace_smpp_password_hash(acme.id, "other", "new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_smpp_password_hash(beta.id, "old", "new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_smpp_password_hash(acme.id, "old", "new")
+            .await
+            .unwrap()
+    );
+    settings.smpp.as_mut().unwrap().password_hash = "new".into();
+    let read = store.account(acme.id).await.unwrap().unwrap();
+    assert_eq!(read.settings, settings, "only the hash changed");
+    assert_eq!(
+        store
+            .account_by_smpp_system_id("acme01")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(acme.id)
+    );
+    assert!(
+        store
+            .account(beta.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings
+            .smpp
+            .is_none()
+    );
 }
 
 pub async fn smpp_logins_by_system_id(store: Arc<dyn Store>) {
