@@ -437,6 +437,22 @@ async fn concatenated_submits_refused_once_whole_get_a_receipt() {
     fixture.stop().await;
 }
 
+/// A concatenated submit left unfinished by its connection closing is
+/// refused with a receipt on another bind of the account.
+#[tokio::test]
+async fn concatenated_submits_cut_by_an_unbind_get_a_receipt() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+    let mut transmitter = bound(&fixture, BindAs::Transmitter).await;
+    let id = accepted(&mut transmitter, &part(1, 2, b"a"), vec![]).await;
+    let response = transmitter.request(Pdu::Unbind).await;
+    assert_eq!(response.id(), CommandId::UnbindResp);
+    let (_, text, receipted, state) = receipt_of(&receiver.deliver_sm().await);
+    assert!(text.contains(" stat:REJECTD err:045"), "{text}");
+    assert_eq!((receipted.as_deref(), state), (Some(id.as_str()), Some(8)));
+    fixture.stop().await;
+}
+
 /// A concatenated submit missing a part: its first part is answered at
 /// once, and after `concat_timeout_ms` it is refused with a REJECTD
 /// receipt; nothing is stored.

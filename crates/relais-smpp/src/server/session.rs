@@ -24,7 +24,7 @@ use super::bind_guard::Verdict;
 use super::submit::{self, Submit};
 use super::{AuthError, Bind, Inner};
 use super::{query, receipts};
-use crate::concat::{Added, Reassembler};
+use crate::concat::{Added, Expired, Reassembler};
 use crate::pdu::{self, Address, Frame, ShortMessage, TextCoding, c_string, status};
 use crate::wire::{self, BoxWrite, Outbox, Reader};
 
@@ -671,29 +671,7 @@ impl Session {
     fn on_tick(&mut self) -> bool {
         let now = Instant::now();
         for expired in self.parts.expire(now) {
-            let message_id = self.part_ids.remove(&expired.key).unwrap_or_default();
-            tracing::warn!(
-                peer = %self.peer,
-                message_id,
-                missing = expired.missing,
-                "smpp: a concatenated submit still incomplete after concat_timeout_ms, refused"
-            );
-            if let (Some((recipient, sender)), Some(bound)) =
-                (expired.meta.refusal_receipt(), &self.bound)
-            {
-                let (inner, account_id) = (self.inner.clone(), bound.bind.account_id);
-                tokio::spawn(async move {
-                    receipts::refused(
-                        &inner,
-                        account_id,
-                        &message_id,
-                        recipient,
-                        sender,
-                        status::SUBMIT_FAILED,
-                    )
-                    .await;
-                });
-            }
+            self.give_up(expired, "still incomplete after concat_timeout_ms");
         }
         let config = &self.inner.config;
         if now.duration_since(self.last_heard)
@@ -710,8 +688,40 @@ impl Session {
         true
     }
 
+    /// Refuses a concatenated submit whose parts were answered but which
+    /// will not be whole: logged, and told with a REJECTD receipt (on any
+    /// receiving bind of the account) if the client asked for receipts.
+    fn give_up(&mut self, expired: Expired<PartKey, Pending>, why: &str) {
+        let message_id = self.part_ids.remove(&expired.key).unwrap_or_default();
+        tracing::warn!(
+            peer = %self.peer,
+            message_id,
+            missing = expired.missing,
+            "smpp: a concatenated submit refused, {why}"
+        );
+        if let (Some((recipient, sender)), Some(bound)) =
+            (expired.meta.refusal_receipt(), &self.bound)
+        {
+            let (inner, account_id) = (self.inner.clone(), bound.bind.account_id);
+            tokio::spawn(async move {
+                receipts::refused(
+                    &inner,
+                    account_id,
+                    &message_id,
+                    recipient,
+                    sender,
+                    status::SUBMIT_FAILED,
+                )
+                .await;
+            });
+        }
+    }
+
     async fn close(&mut self) {
         self.finish_submits().await;
+        for unfinished in self.parts.drain() {
+            self.give_up(unfinished, "the connection closed before its last part");
+        }
         if let Some(bound) = self.bound.take() {
             self.inner.registry.remove(&bound.bind);
             // Receipts awaiting an answer from this bind are offered again.
