@@ -131,12 +131,15 @@ pub struct ServerConfig {
     /// again (one query for all); a disabled or deleted one is unbound.
     pub account_refresh_ms: u64,
     /// Failed binds (per peer IP address, per system_id) answered at once;
-    /// each one beyond waits `bind_failure_delay`, doubling (0: never).
+    /// each bind beyond waits `bind_failure_delay`, doubling (0: never).
     pub bind_failures_before_delay: u32,
+    /// The first delay ("1s"), doubling per further failure, at most 30 s.
     #[serde(with = "text_duration")]
     pub bind_failure_delay: Duration,
     /// Failed binds after which binds are refused for `bind_lockout` (0: never).
     pub bind_failures_before_lockout: u32,
+    /// How long a lockout lasts ("15m"), and how long after its last
+    /// failure a count is forgotten.
     #[serde(with = "text_duration")]
     pub bind_lockout: Duration,
 }
