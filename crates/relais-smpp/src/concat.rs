@@ -118,17 +118,27 @@ impl<K: Hash + Eq + Clone, M> Reassembler<K, M> {
             .collect();
         stale
             .into_iter()
-            .filter_map(|key| {
-                let p = self.pending.remove(&key)?;
-                let missing = p.parts.iter().filter(|part| part.is_none()).count();
-                Some(Expired {
-                    key,
-                    meta: p.meta,
-                    payload: p.parts.into_iter().flatten().flatten().collect(),
-                    missing,
-                })
-            })
+            .filter_map(|key| self.give_up(key))
             .collect()
+    }
+
+    /// Removes and answers every message still waiting (the connection closes).
+    pub fn drain(&mut self) -> Vec<Expired<K, M>> {
+        let keys: Vec<K> = self.pending.keys().cloned().collect();
+        keys.into_iter()
+            .filter_map(|key| self.give_up(key))
+            .collect()
+    }
+
+    fn give_up(&mut self, key: K) -> Option<Expired<K, M>> {
+        let p = self.pending.remove(&key)?;
+        let missing = p.parts.iter().filter(|part| part.is_none()).count();
+        Some(Expired {
+            key,
+            meta: p.meta,
+            payload: p.parts.into_iter().flatten().flatten().collect(),
+            missing,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -190,5 +200,10 @@ mod tests {
             }]
         );
         assert!(!part(0, 2).is_valid() && !part(3, 2).is_valid() && part(2, 2).is_valid());
+        assert_eq!(r.add(3, part(2, 2), b"b", (), now), Added::Waiting);
+        let drained = r.drain();
+        assert_eq!(drained.len(), 1);
+        assert_eq!((drained[0].key, drained[0].missing), (3, 1));
+        assert!(r.is_empty());
     }
 }

@@ -133,6 +133,85 @@ async fn bind_statuses() {
     fixture.stop().await;
 }
 
+/// A bind's status and how long it took to come.
+async fn timed_bind(client: &mut Client, password: &str) -> (CommandStatus, Duration) {
+    let start = tokio::time::Instant::now();
+    let code = client.bind(BindAs::Transmitter, SYSTEM_ID, password).await;
+    (code, start.elapsed())
+}
+
+/// After `bind_failures_before_delay` failures each bind waits, doubling;
+/// after `bind_failures_before_lockout` binds are refused, the right
+/// password included.
+#[tokio::test]
+async fn repeated_bind_failures_are_slowed_down_then_locked_out() {
+    let mut options = Options::default();
+    options.server.bind_failures_before_delay = 5;
+    options.server.bind_failure_delay = Duration::from_millis(300);
+    options.server.bind_failures_before_lockout = 7;
+    let fixture = Fixture::start(options).await;
+    let mut client = fixture.client().await;
+    for attempt in 1..=5 {
+        let (code, took) = timed_bind(&mut client, "wrong").await;
+        assert_eq!(code, status(0x0D));
+        assert!(
+            took < Duration::from_millis(300),
+            "attempt {attempt}: {took:?}"
+        );
+    }
+    let (code, took) = timed_bind(&mut client, "wrong").await;
+    assert_eq!(code, status(0x0D));
+    assert!(
+        took >= Duration::from_millis(300),
+        "the 6th is delayed: {took:?}"
+    );
+    let (code, took) = timed_bind(&mut client, "wrong").await;
+    assert_eq!(code, status(0x0D));
+    assert!(
+        took >= Duration::from_millis(600),
+        "the 7th twice as long: {took:?}"
+    );
+    // Locked out: refused at once, whatever the password.
+    let (code, took) = timed_bind(&mut client, PASSWORD).await;
+    assert_eq!(code, status(0x0D), "the 8th is refused");
+    assert!(took < Duration::from_millis(300), "{took:?}");
+    fixture.stop().await;
+}
+
+/// An account disabled through the store (as an admin on another node
+/// would) is unbound within about a second.
+#[tokio::test]
+async fn a_disabled_account_is_unbound() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let fields = submit("33612345678", 0, b"hi".to_vec());
+    accepted(&mut client, &fields, vec![]).await;
+    fixture
+        .store
+        .set_account_disabled(fixture.account.id, true)
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let unbind = loop {
+        let command = client.next().await.expect("an unbind");
+        if command.id() == CommandId::Unbind {
+            break command;
+        }
+    };
+    assert!(
+        start.elapsed() < Duration::from_millis(2_000),
+        "unbound after {:?}: {unbind:?}",
+        start.elapsed()
+    );
+    assert!(client.next().await.is_none(), "closed after the unbind");
+    let mut again = fixture.client().await;
+    assert_eq!(
+        again.bind(BindAs::Transceiver, SYSTEM_ID, PASSWORD).await,
+        status(0x0D)
+    );
+    fixture.stop().await;
+}
+
 #[tokio::test]
 async fn submits_need_a_transmitting_bind() {
     let fixture = Fixture::start(Options::default()).await;
@@ -229,7 +308,8 @@ async fn concatenated_submits_become_one_message() {
         ids.push(r.message_id().as_str().to_owned());
     }
     assert_eq!(ids[0], ids[1], "every part answered with the message's id");
-    assert_eq!(stored(&fixture, &ids[0]).await.1, text);
+    let campaign = reassembled(&fixture, &ids[0]).await;
+    assert_eq!(stored(&fixture, &campaign).await.1, text);
 
     // SAR, UCS-2.
     let text = "Bonjour 😀 ".repeat(12);
@@ -263,20 +343,142 @@ async fn concatenated_submits_become_one_message() {
         ids.push(r.message_id().as_str().to_owned());
     }
     assert!(ids.iter().all(|id| id == &ids[0]));
-    assert_eq!(stored(&fixture, &ids[0]).await.1, text);
+    let campaign = reassembled(&fixture, &ids[0]).await;
+    assert_eq!(stored(&fixture, &campaign).await.1, text);
     fixture.stop().await;
 }
 
+/// The campaign of a concatenated submit answered with `message_id`, once
+/// it is committed (after the last part was answered), as a decimal id.
+async fn reassembled(fixture: &Fixture, message_id: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = fixture
+            .store
+            .campaign_id_by_tag(fixture.account.id, message_id)
+            .await
+            .unwrap();
+        if let Some(id) = found {
+            return id.to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no campaign for {message_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Part `seq` of `total` of a concatenated GSM-7 submit (UDH, reference 0x42).
+fn part(seq: u8, total: u8, septets: &[u8]) -> ShortMessage {
+    let mut sm = vec![0x05, 0x00, 0x03, 0x42, total, seq];
+    sm.extend_from_slice(septets);
+    ShortMessage {
+        esm_class: 0x40,
+        ..submit("33612345678", 0, sm)
+    }
+}
+
+/// A client that sends each part only once the one before is answered
+/// (window 1) gets each answer at once, and the message goes out whole;
+/// its receipt carries the id every part was answered with.
+#[tokio::test]
+async fn concatenated_parts_are_answered_one_by_one() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let text: String = (0..200)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let septets = relais_core::gsm7::encode(&text).unwrap();
+    let mut ids = Vec::new();
+    for (i, chunk) in septets.chunks(153).enumerate() {
+        let start = tokio::time::Instant::now();
+        let id = accepted(&mut client, &part(i as u8 + 1, 2, chunk), vec![]).await;
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "part {} answered after {:?}",
+            i + 1,
+            start.elapsed()
+        );
+        ids.push(id);
+    }
+    assert_eq!(ids[0], ids[1], "every part answered with the message's id");
+    let campaign = reassembled(&fixture, &ids[0]).await;
+    assert_eq!(stored(&fixture, &campaign).await.1, text);
+    let receipt = client.deliver_sm().await;
+    let (_, receipt_text, receipted, state) = receipt_of(&receipt);
+    assert!(
+        receipt_text.starts_with(&format!("id:{} ", ids[0])),
+        "{receipt_text}"
+    );
+    assert_eq!(receipted.as_deref(), Some(ids[0].as_str()));
+    assert_eq!(state, Some(2));
+    // query_sm and cancel_sm know the message by that id too.
+    let (code, _, state) = query(&mut client, &ids[0]).await;
+    assert_eq!((code, state), (CommandStatus::EsmeRok, Some(2)));
+    fixture.stop().await;
+}
+
+/// A concatenated submit refused once whole (no credit left) is told with
+/// a REJECTD receipt, its parts having been answered ESME_ROK.
+#[tokio::test]
+async fn concatenated_submits_refused_once_whole_get_a_receipt() {
+    let fixture = Fixture::start(Options {
+        balance: Some(Amount::ZERO),
+        ..Options::default()
+    })
+    .await;
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let id = accepted(&mut client, &part(1, 2, b"a"), vec![]).await;
+    assert_eq!(accepted(&mut client, &part(2, 2, b"b"), vec![]).await, id);
+    let (_, text, receipted, state) = receipt_of(&client.deliver_sm().await);
+    assert!(text.contains(" stat:REJECTD err:045"), "{text}");
+    assert_eq!((receipted.as_deref(), state), (Some(id.as_str()), Some(8)));
+    fixture.stop().await;
+}
+
+/// A concatenated submit left unfinished by its connection closing is
+/// refused with a receipt on another bind of the account.
+#[tokio::test]
+async fn concatenated_submits_cut_by_an_unbind_get_a_receipt() {
+    let fixture = Fixture::start(Options::default()).await;
+    let mut receiver = bound(&fixture, BindAs::Receiver).await;
+    let mut transmitter = bound(&fixture, BindAs::Transmitter).await;
+    let id = accepted(&mut transmitter, &part(1, 2, b"a"), vec![]).await;
+    let response = transmitter.request(Pdu::Unbind).await;
+    assert_eq!(response.id(), CommandId::UnbindResp);
+    let (_, text, receipted, state) = receipt_of(&receiver.deliver_sm().await);
+    assert!(text.contains(" stat:REJECTD err:045"), "{text}");
+    assert_eq!((receipted.as_deref(), state), (Some(id.as_str()), Some(8)));
+    fixture.stop().await;
+}
+
+/// A concatenated submit missing a part: its first part is answered at
+/// once, and after `concat_timeout_ms` it is refused with a REJECTD
+/// receipt; nothing is stored.
 #[tokio::test]
 async fn incomplete_concatenations_time_out() {
     let mut options = Options::default();
     options.server.concat_timeout_ms = 300;
     let fixture = Fixture::start(options).await;
-    let mut client = bound(&fixture, BindAs::Transmitter).await;
-    let mut fields = submit("33612345678", 0, vec![0x05, 0x00, 0x03, 9, 2, 1, b'a']);
-    fields.esm_class = 0x40;
-    let (code, _) = send(&mut client, &fields, vec![]).await;
-    assert_eq!(code, status(0x45));
+    let mut client = bound(&fixture, BindAs::Transceiver).await;
+    let id = accepted(&mut client, &part(1, 2, b"a"), vec![]).await;
+    let receipt = client.deliver_sm().await;
+    let (source, text, receipted, state) = receipt_of(&receipt);
+    assert_eq!(source, "33612345678");
+    assert!(
+        text.starts_with(&format!("id:{id} sub:001 dlvrd:000 ")),
+        "{text}"
+    );
+    assert!(text.contains(" stat:REJECTD err:045"), "{text}");
+    assert_eq!(receipted.as_deref(), Some(id.as_str()));
+    assert_eq!(state, Some(8), "REJECTED");
+    let campaigns = fixture
+        .store
+        .campaigns(fixture.account.id, &Default::default(), Page::default())
+        .await
+        .unwrap();
+    assert!(campaigns.is_empty(), "{campaigns:?}");
     fixture.stop().await;
 }
 

@@ -136,14 +136,19 @@ async fn smpplib_submits_and_receives_receipts() {
         ),
     ];
     for (id, text) in &expected {
+        // A concatenated submit's id is its campaign's tag.
+        let campaign = match id.parse() {
+            Ok(campaign) => campaign,
+            Err(_) => fixture
+                .store
+                .campaign_id_by_tag(fixture.account.id, id)
+                .await
+                .unwrap()
+                .expect("the long message's campaign"),
+        };
         let messages = fixture
             .store
-            .campaign_messages(
-                fixture.account.id,
-                id.parse().unwrap(),
-                None,
-                Page::default(),
-            )
+            .campaign_messages(fixture.account.id, campaign, None, Page::default())
             .await
             .unwrap();
         assert_eq!(messages.len(), 1);

@@ -45,12 +45,24 @@ pub trait Store: Send + Sync + 'static {
     /// `Conflict`.
     async fn account_by_smpp_system_id(&self, system_id: &str) -> StoreResult<Option<Account>>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    /// The accounts of `ids` that exist, in no particular order, in one
+    /// query (the SMPP server re-reads its bound accounts this way).
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>>;
     async fn update_account_settings(
         &self,
         id: AccountId,
         settings: &AccountSettings,
     ) -> StoreResult<()>;
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()>;
+    /// Replaces the SMPP login's `password_hash` if it is still `old`
+    /// (nothing else in the settings is written, so a concurrent settings
+    /// update is never undone); answers whether it was replaced.
+    async fn replace_smpp_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
     /// Adds (or with a negative amount removes) credits, recorded in the ledger
     /// with `reason`; answers the new balance. Refuses to go below zero
     /// (`InsufficientCredits`); a postpaid account, having no balance, answers
@@ -155,6 +167,14 @@ pub trait Store: Send + Sync + 'static {
         account_id: AccountId,
         id: CampaignId,
     ) -> StoreResult<Option<Campaign>>;
+    /// The id of the account's latest campaign with this `tag` (the SMPP
+    /// door tags a concatenated submit's campaign with the message_id it
+    /// answered, before the campaign existed).
+    async fn campaign_id_by_tag(
+        &self,
+        account_id: AccountId,
+        tag: &str,
+    ) -> StoreResult<Option<CampaignId>>;
     async fn campaigns(
         &self,
         account_id: AccountId,

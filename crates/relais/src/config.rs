@@ -425,6 +425,52 @@ tls = { cert_file = "/etc/relais/smpp.pem", key_file = "/etc/relais/smpp.key" }
     }
 
     #[test]
+    fn smpp_server_bind_guard_keys() {
+        let config = from_toml(
+            r#"
+[smpp_server]
+bind_failures_before_delay = 3
+bind_failure_delay = "500ms"
+bind_failures_before_lockout = 10
+bind_lockout = "1h"
+"#,
+        )
+        .unwrap();
+        let server = config.smpp_server.unwrap();
+        assert_eq!(
+            (
+                server.bind_failures_before_delay,
+                server.bind_failure_delay,
+                server.bind_failures_before_lockout,
+                server.bind_lockout
+            ),
+            (
+                3,
+                std::time::Duration::from_millis(500),
+                10,
+                std::time::Duration::from_secs(3600)
+            )
+        );
+        let defaults = from_toml(
+            "[smpp_server]
+",
+        )
+        .unwrap()
+        .smpp_server
+        .unwrap();
+        assert_eq!(defaults.bind_lockout, std::time::Duration::from_secs(900));
+        let err = from_toml(
+            "[smpp_server]
+bind_lockout = \"a while\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("bind_lockout") || err.contains("a while"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let config = Config {
             admin_token: Some("s3cret".into()),

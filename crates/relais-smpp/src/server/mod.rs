@@ -6,7 +6,12 @@
 //!   ESME_RBINDFAIL for an unknown system_id, a wrong password, a disabled
 //!   account alike (so that logins cannot be enumerated; each refusal is
 //!   logged at `warn` with system_id, peer and reason), and for `max_binds`
-//!   reached; ESME_RALYBND (bound already).
+//!   reached; ESME_RALYBND (bound already). Repeated failures are slowed
+//!   down, then locked out, per peer IP address and per system_id
+//!   ([`bind_guard`]).
+//! - Bound accounts are read again every `account_refresh_ms`, in one query
+//!   for all ([`refresh`]): a bind submits with its account's current
+//!   settings and balance, and one disabled or deleted is unbound.
 //! - Each `submit_sm` is one [`Pipeline::send`] of one recipient (a
 //!   `submit_multi`, one send to all its destinations), committed before the
 //!   answer. The `message_id` answered is the relais **campaign id** (one
@@ -23,12 +28,18 @@
 //!   decoded text (planning's rule) is ESME_RINVMSGLEN; `message_payload`
 //!   is read when `short_message` is empty. The pipeline then encodes it as
 //!   it does for every door (GSM-7 whenever the text allows).
-//! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs) are
-//!   buffered per (source, destination, reference) until every part is in,
-//!   then sent as one message, and every part is answered with the same id.
-//!   The answers of the parts wait for the last one: a client that waits
-//!   for each part's answer before sending the next (window 1) gets
-//!   ESME_RSUBMITFAIL for them after `concat_timeout_ms`.
+//! - Concatenated submits (UDH 8- or 16-bit reference, or SAR TLVs): each
+//!   part is answered ESME_ROK as it comes (a client with window 1 sends the
+//!   next part only then), all with one message_id, `c` and 16 hex digits,
+//!   since the campaign does not exist yet; the parts are buffered per
+//!   (source, destination, reference) and sent as one message once all are
+//!   in, its campaign tagged with that id, which its receipts carry and
+//!   `query_sm` / `cancel_sm` accept. A message refused once whole (no
+//!   credit, blacklisted…), or still incomplete after `concat_timeout_ms`
+//!   (logged at `warn`; what arrived is not sent: half a message would
+//!   mislead its reader and still be charged), is told with a REJECTD
+//!   receipt whose `err` is the status a whole submit would have got
+//!   (`045` for a missing part), when the client asked for receipts.
 //! - Receipts: campaigns from this door are committed with callback URL
 //!   `smpp:` when the client asked for receipts (`registered_delivery` bits
 //!   0–1), so the store queues their status events in the webhook outbox;
@@ -56,8 +67,10 @@
 //!   once at start): a client that fails the handshake, a plaintext one
 //!   included, is dropped before any bind. Sessions are the same either way.
 
+mod bind_guard;
 mod query;
 mod receipts;
+mod refresh;
 mod session;
 pub mod store_backed;
 pub mod submit;
@@ -81,6 +94,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
+use self::bind_guard::{BindGuard, Thresholds};
 use crate::tls;
 pub use crate::tls::ListenerTls;
 use crate::wire::{self, Outbox};
@@ -114,8 +128,55 @@ pub struct ServerConfig {
     pub receipt_retry_ms: u64,
     /// A bind silent for this long is closed.
     pub inactivity_timeout_ms: u64,
-    /// How often a bound account's settings and balance are read again.
+    /// How often the bound accounts' settings, balances and state are read
+    /// again (one query for all); a disabled or deleted one is unbound.
     pub account_refresh_ms: u64,
+    /// Failed binds (per peer IP address, per system_id) answered at once;
+    /// each bind beyond waits `bind_failure_delay`, doubling (0: never).
+    pub bind_failures_before_delay: u32,
+    /// The first delay ("1s"), doubling per further failure, at most 30 s.
+    #[serde(with = "text_duration")]
+    pub bind_failure_delay: Duration,
+    /// Failed binds after which binds are refused for `bind_lockout` (0: never).
+    pub bind_failures_before_lockout: u32,
+    /// How long a lockout lasts ("15m"), and how long after its last
+    /// failure a count is forgotten.
+    #[serde(with = "text_duration")]
+    pub bind_lockout: Duration,
+}
+
+impl ServerConfig {
+    fn bind_thresholds(&self) -> Thresholds {
+        Thresholds {
+            failures_before_delay: self.bind_failures_before_delay,
+            failure_delay: self.bind_failure_delay,
+            failures_before_lockout: self.bind_failures_before_lockout,
+            lockout: self.bind_lockout,
+        }
+    }
+}
+
+/// Durations written as "15m", "1s", "250ms" (or ISO 8601, "PT15M").
+mod text_duration {
+    use std::time::Duration;
+
+    use jiff::SignedDuration;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        match SignedDuration::try_from(*d) {
+            Ok(d) => s.collect_str(&format_args!("{d:#}")),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed: SignedDuration = text
+            .parse()
+            .map_err(|e| D::Error::custom(format!("{text:?} is not a duration: {e}")))?;
+        Duration::try_from(parsed).map_err(|_| D::Error::custom(format!("{text:?} is negative")))
+    }
 }
 
 impl Default for ServerConfig {
@@ -135,7 +196,11 @@ impl Default for ServerConfig {
             receipt_timeout_ms: 30_000,
             receipt_retry_ms: 30_000,
             inactivity_timeout_ms: 300_000,
-            account_refresh_ms: 5_000,
+            account_refresh_ms: 1_000,
+            bind_failures_before_delay: 5,
+            bind_failure_delay: Duration::from_secs(1),
+            bind_failures_before_lockout: 20,
+            bind_lockout: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -189,6 +254,11 @@ pub trait ReceiptQueue: Send + Sync + 'static {
 /// A bound session, as the rest of the server sees it.
 struct Bind {
     account_id: AccountId,
+    /// The account as last read: at bind, then by [`refresh`] every
+    /// `account_refresh_ms`.
+    account: Mutex<Arc<Account>>,
+    /// Told when the account is disabled or deleted: the session unbinds.
+    unbind: Notify,
     receives: bool,
     outbox: Arc<Outbox>,
     next_seq: AtomicU32,
@@ -200,6 +270,10 @@ struct Bind {
 impl Bind {
     fn sequence(&self) -> u32 {
         self.next_seq.fetch_add(1, Ordering::Relaxed) % 0x7FFF_FFFF + 1
+    }
+
+    fn account(&self) -> Arc<Account> {
+        self.account.lock().expect("bind account").clone()
     }
 
     /// The client answered one of our `deliver_sm`.
@@ -289,6 +363,31 @@ impl Registry {
         }
     }
 
+    /// Accounts with a bind.
+    fn bound_accounts(&self) -> Vec<AccountId> {
+        let accounts = self.accounts.lock().expect("registry");
+        accounts.keys().copied().collect()
+    }
+
+    /// Gives the account's binds what was just read of it.
+    fn refresh(&self, account: Account) {
+        let accounts = self.accounts.lock().expect("registry");
+        if let Some(entry) = accounts.get(&account.id) {
+            let account = Arc::new(account);
+            for bind in &entry.binds {
+                *bind.account.lock().expect("bind account") = account.clone();
+            }
+        }
+    }
+
+    /// Tells each bind of the account to unbind.
+    fn unbind(&self, account_id: AccountId) {
+        let accounts = self.accounts.lock().expect("registry");
+        for bind in accounts.get(&account_id).map_or(&[][..], |e| &e.binds) {
+            bind.unbind.notify_one();
+        }
+    }
+
     /// Accounts with a bind that can take receipts.
     fn receiving_accounts(&self) -> Vec<AccountId> {
         let accounts = self.accounts.lock().expect("registry");
@@ -323,6 +422,7 @@ struct Inner {
     auth: Arc<dyn SmppAuth>,
     receipts: Arc<dyn ReceiptQueue>,
     registry: Registry,
+    bind_guard: BindGuard,
     /// Woken when a receiver binds, so that its waiting receipts leave at once.
     receiver_bound: Notify,
     shutdown: watch::Receiver<bool>,
@@ -350,6 +450,7 @@ impl SmppServer {
         let local_addr = listener.local_addr()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let inner = Arc::new(Inner {
+            bind_guard: BindGuard::new(config.bind_thresholds()),
             config,
             pipeline,
             auth,
@@ -360,6 +461,7 @@ impl SmppServer {
         });
         let tasks = vec![
             tokio::spawn(accept(listener, tls, inner.clone())),
+            tokio::spawn(refresh::run(inner.clone())),
             tokio::spawn(receipts::run(inner)),
         ];
         Ok(SmppServer {
@@ -426,5 +528,24 @@ async fn serve_tls(inner: Arc<Inner>, acceptor: TlsAcceptor, stream: TcpStream, 
         Err(e) => {
             tracing::info!(%peer, error = %e, "smpp: TLS handshake failed, connection dropped")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_and_print_as_text() {
+        let config: ServerConfig =
+            serde_json::from_str(r#"{"bind_lockout": "15m", "bind_failure_delay": "250ms"}"#)
+                .unwrap();
+        assert_eq!(config.bind_lockout, Duration::from_secs(900));
+        assert_eq!(config.bind_failure_delay, Duration::from_millis(250));
+        let shown = serde_json::to_value(&config).unwrap();
+        assert_eq!(shown["bind_lockout"], "15m");
+        assert_eq!(shown["bind_failure_delay"], "250ms");
+        assert!(serde_json::from_str::<ServerConfig>(r#"{"bind_lockout": "soon"}"#).is_err());
+        assert!(serde_json::from_str::<ServerConfig>(r#"{"bind_lockout": "-5m"}"#).is_err());
     }
 }

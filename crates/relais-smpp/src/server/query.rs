@@ -1,5 +1,6 @@
 //! After the submit: `query_sm`, `cancel_sm` and `replace_sm`, by the
-//! `message_id` that `submit_sm_resp` gave (the campaign id), for the bound
+//! `message_id` that `submit_sm_resp` gave (the campaign id, or for a
+//! concatenated submit the tag of its campaign), for the bound
 //! account only: another account's id is answered as an unknown one.
 //!
 //! | command      | answer                                                   |
@@ -35,8 +36,13 @@ pub async fn query_sm(
     seq: u32,
 ) -> Command {
     let refuse = |code| pdu::error_response(u32::from(CommandId::QuerySm), code, seq);
-    let Some(id) = campaign_id(message_id) else {
-        return refuse(status::QUERY_FAILED);
+    let id = match campaign_id(store, account_id, message_id).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return refuse(status::QUERY_FAILED),
+        Err(e) => {
+            tracing::error!(error = %e, "smpp: query_sm failed");
+            return refuse(status::SYSTEM_ERROR);
+        }
     };
     let first = Page {
         offset: 0,
@@ -66,7 +72,7 @@ pub async fn query_sm(
         CommandStatus::EsmeRok,
         seq,
         QuerySmResp::new(
-            c_string(&id.to_string()).expect("a decimal id"),
+            c_string(message_id.trim()).expect("the id was found, so it fits"),
             final_date,
             MessageState::from(state),
             0,
@@ -87,8 +93,13 @@ pub async fn cancel_sm(
     seq: u32,
 ) -> Command {
     let refuse = |code| pdu::error_response(u32::from(CommandId::CancelSm), code, seq);
-    let Some(id) = campaign_id(message_id) else {
-        return refuse(status::CANCEL_FAILED);
+    let id = match campaign_id(store, account_id, message_id).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return refuse(status::CANCEL_FAILED),
+        Err(e) => {
+            tracing::error!(error = %e, "smpp: cancel_sm failed");
+            return refuse(status::SYSTEM_ERROR);
+        }
     };
     match store.cancel_campaign(account_id, id, clock::now_ms()).await {
         Ok(outcome) if outcome.cancelled > 0 => {
@@ -121,6 +132,19 @@ pub fn replace_sm(account_id: AccountId, message_id: &str, seq: u32) -> Command 
     pdu::error_response(u32::from(CommandId::ReplaceSm), status::REPLACE_FAILED, seq)
 }
 
-fn campaign_id(message_id: &str) -> Option<CampaignId> {
-    message_id.trim().parse().ok()
+/// The campaign a `submit_sm_resp` message_id names: a campaign id, or the
+/// tag of a concatenated submit's campaign (`session::concatenation_id`).
+async fn campaign_id(
+    store: &dyn Store,
+    account_id: AccountId,
+    message_id: &str,
+) -> Result<Option<CampaignId>, StoreError> {
+    let message_id = message_id.trim();
+    if let Ok(id) = message_id.parse() {
+        return Ok(Some(id));
+    }
+    if message_id.is_empty() {
+        return Ok(None);
+    }
+    store.campaign_id_by_tag(account_id, message_id).await
 }

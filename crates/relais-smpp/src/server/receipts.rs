@@ -22,7 +22,8 @@ use async_trait::async_trait;
 use relais_engine::clock;
 use relais_engine::webhooks::{ResultLog, record_results};
 use relais_store::{
-    AccountId, EventKind, MessageStatus, Millis, StoreResult, Webhook, WebhookFacts, WebhookResult,
+    AccountId, Campaign, EventKind, MessageStatus, Millis, StoreResult, Webhook, WebhookFacts,
+    WebhookResult,
 };
 use rusmpp::pdus::DeliverSm;
 use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
@@ -35,6 +36,9 @@ use tokio::time::{Instant, timeout_at};
 use super::Inner;
 use crate::pdu::{Address, ShortMessage, c_string, status};
 use crate::receipt::{ReceiptText, receipt_date, stat_of_status};
+
+/// `message_state` REJECTED.
+const REJECTED: u8 = 8;
 
 /// Attempts before a receipt is given up.
 const MAX_ATTEMPTS: u32 = 20;
@@ -211,7 +215,7 @@ fn receipt(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookR
             error: "message not found".into(),
         });
     }
-    let id = message.campaign_id.to_string();
+    let id = message_id_of(campaign);
     let (stat, state) = stat_of_status(message_status);
     let delivered = message_status == MessageStatus::Delivered;
     let text = ReceiptText {
@@ -230,23 +234,83 @@ fn receipt(w: &Webhook, facts: &WebhookFacts) -> Result<Vec<DeliverSm>, WebhookR
             .map(|c| if c.is_ascii() { c } else { '?' })
             .collect(),
     };
+    let recipient = Address::new(1, 1, message.number.digits().to_string());
+    let sender = campaign
+        .sender
+        .as_deref()
+        .map_or_else(Address::default, sender_address);
+    match receipt_pdu(&text, state, recipient, sender) {
+        Ok(pdu) => Ok(vec![pdu]),
+        Err(error) => Err(WebhookResult::GaveUp { error }),
+    }
+}
+
+/// The message_id the client was answered for a campaign: its id, or the
+/// tag a concatenated submit's campaign got (see `session::concatenation_id`).
+fn message_id_of(campaign: &Campaign) -> String {
+    match &campaign.tag {
+        Some(tag) if campaign.source == "smpp" => tag.clone(),
+        _ => campaign.id.to_string(),
+    }
+}
+
+/// A receipt `deliver_sm`, from the recipient to the sender.
+fn receipt_pdu(
+    text: &ReceiptText,
+    state: u8,
+    recipient: Address,
+    sender: Address,
+) -> Result<DeliverSm, String> {
     let fields = ShortMessage {
-        source: Address::new(1, 1, message.number.digits().to_string()),
-        destination: campaign
-            .sender
-            .as_deref()
-            .map_or_else(Address::default, sender_address),
+        source: recipient,
+        destination: sender,
         esm_class: crate::pdu::ESM_RECEIPT,
         short_message: text.format().into_bytes(),
         ..ShortMessage::default()
     };
     let tlvs = vec![
-        MessageDeliveryRequestTlvValue::ReceiptedMessageId(c_string(&id).expect("a decimal id")),
+        MessageDeliveryRequestTlvValue::ReceiptedMessageId(c_string(&text.id)?),
         MessageDeliveryRequestTlvValue::MessageState(MessageState::from(state)),
     ];
-    match fields.deliver_sm(tlvs) {
-        Ok(pdu) => Ok(vec![pdu]),
-        Err(error) => Err(WebhookResult::GaveUp { error }),
+    fields.deliver_sm(tlvs)
+}
+
+/// Tells the client, with a REJECTD receipt, that a submit it was answered
+/// ESME_ROK for (a concatenated one, whose parts are answered as they
+/// come) was refused once whole or never completed: `err` is the SMPP
+/// status it would have been answered, in three hex digits (`045`:
+/// ESME_RSUBMITFAIL, `400`: blacklisted…). Sent on a receiving bind of the
+/// account, once; logged at `warn` when it cannot be.
+pub(super) async fn refused(
+    inner: &Inner,
+    account_id: AccountId,
+    message_id: &str,
+    recipient: Address,
+    sender: Address,
+    status: u32,
+) {
+    let now = receipt_date(clock::now_ms());
+    let text = ReceiptText {
+        id: message_id.to_owned(),
+        sub: 1,
+        dlvrd: 0,
+        submit_date: now.clone(),
+        done_date: now,
+        stat: "REJECTD".into(),
+        err: format!("{:03X}", status & 0xFFF),
+        text: String::new(),
+    };
+    let sent = match receipt_pdu(&text, REJECTED, recipient, sender) {
+        Ok(pdu) => send(inner, account_id, vec![pdu]).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        tracing::warn!(
+            account = account_id,
+            message_id,
+            error,
+            "smpp: the receipt of a refused submit was not delivered"
+        );
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use relais_core::plan::SendRequest;
-use relais_engine::send::{SendOptions, SendOutcome};
+use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{Account, AccountId, CampaignMeta};
 use rusmpp::pdus::{
     BindReceiverResp, BindTransceiverResp, BindTransmitterResp, SubmitMulti, SubmitMultiResp,
@@ -17,13 +17,14 @@ use rusmpp::pdus::{
 };
 use rusmpp::values::{DestAddress, Npi, Ton, UnsuccessSme};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
-use super::query;
+use super::bind_guard::Verdict;
 use super::submit::{self, Submit};
 use super::{AuthError, Bind, Inner};
-use crate::concat::{Added, Reassembler};
+use super::{query, receipts};
+use crate::concat::{Added, Expired, Reassembler};
 use crate::pdu::{self, Address, Frame, ShortMessage, TextCoding, c_string, status};
 use crate::wire::{self, BoxWrite, Outbox, Reader};
 
@@ -38,13 +39,37 @@ struct Pending {
     refused: Vec<(Address, u32)>,
 }
 
+impl Pending {
+    /// Where a receipt telling of its refusal goes (from its first
+    /// destination to its sender), if the client asked for receipts.
+    fn refusal_receipt(&self) -> Option<(Address, Address)> {
+        let recipient = self.submit.destinations.first()?;
+        self.want_receipts
+            .then(|| (recipient.clone(), self.submit.source.clone()))
+    }
+}
+
 type PartKey = (String, String, u16, u8);
 
+/// Who is told a whole submit's outcome.
+enum Reply {
+    /// Its PDU, answered with the outcome.
+    Answer(u32),
+    /// A concatenated submit, each part answered as it came with this
+    /// message_id: only a refusal is told, as a receipt.
+    Answered(String),
+}
+
+/// The message_id of a concatenated submit, answered before its campaign
+/// exists: the campaign is tagged with it, for receipts and `query_sm`.
+/// Not a number, so never taken for a campaign id.
+fn concatenation_id() -> String {
+    format!("c{:016x}", rand::random::<u64>())
+}
+
 struct Bound {
-    account: Arc<Account>,
     bind: Arc<Bind>,
     submits: bool,
-    refreshed: Instant,
 }
 
 struct Session {
@@ -53,8 +78,8 @@ struct Session {
     peer: SocketAddr,
     bound: Option<Bound>,
     parts: Reassembler<PartKey, Pending>,
-    /// The sequence numbers of the parts received, answered together.
-    part_seqs: HashMap<PartKey, Vec<u32>>,
+    /// The message_id each concatenated submit being reassembled was answered with.
+    part_ids: HashMap<PartKey, String>,
     in_flight: Arc<Semaphore>,
     last_heard: Instant,
 }
@@ -78,12 +103,19 @@ pub(super) async fn serve(
         outbox: outbox.clone(),
         peer,
         bound: None,
-        part_seqs: HashMap::new(),
+        part_ids: HashMap::new(),
         last_heard: Instant::now(),
     };
     let mut shutdown = inner.shutdown.clone();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
+        let bind = session.bound.as_ref().map(|b| b.bind.clone());
+        let unbind = async {
+            match &bind {
+                Some(bind) => bind.unbind.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             frame = reader.next() => match frame {
                 Some(Ok(frame)) => {
@@ -95,11 +127,17 @@ pub(super) async fn serve(
                 _ => break,
             },
             _ = tick.tick() => {
-                if !session.on_tick().await {
+                if !session.on_tick() {
                     break;
                 }
             }
             _ = shutdown.changed() => {
+                outbox.send(&Command::new(CommandStatus::EsmeRok, 0x7FFF_FFFF, Pdu::Unbind));
+                break;
+            }
+            // The account was disabled or deleted (see `refresh`).
+            _ = unbind => {
+                tracing::info!(peer = %session.peer, "smpp: unbinding, the account is no longer enabled");
                 outbox.send(&Command::new(CommandStatus::EsmeRok, 0x7FFF_FFFF, Pdu::Unbind));
                 break;
             }
@@ -239,6 +277,10 @@ impl Session {
             self.outbox.send(&refuse(status::ALREADY_BOUND));
             return;
         }
+        if !self.throttle_bind(system_id).await {
+            self.outbox.send(&refuse(status::BIND_FAILED));
+            return;
+        }
         let account = match self.inner.auth.authenticate(system_id, password).await {
             Ok(account) if !account.account.disabled => account,
             // Unknown system_id, wrong password and disabled account all
@@ -262,8 +304,11 @@ impl Session {
                 return;
             }
         };
+        self.inner.bind_guard.succeeded(self.peer.ip(), system_id);
         let bind = Arc::new(Bind {
             account_id: account.account.id,
+            account: Mutex::new(Arc::new(account.account.clone())),
+            unbind: Notify::new(),
             receives,
             outbox: self.outbox.clone(),
             next_seq: AtomicU32::new(0),
@@ -291,20 +336,48 @@ impl Session {
         self.outbox
             .send(&Command::new(CommandStatus::EsmeRok, seq, response));
         tracing::info!(peer = %self.peer, account = account.account.id, ?id, "smpp: bound");
-        self.bound = Some(Bound {
-            account: Arc::new(account.account),
-            bind,
-            submits,
-            refreshed: Instant::now(),
-        });
+        self.bound = Some(Bound { bind, submits });
         if receives {
             self.inner.receiver_bound.notify_one();
         }
     }
 
-    /// Logs a refused bind: who tried, from where, and why.
+    /// Logs a refused bind (who tried, from where, and why) and counts it
+    /// against the peer and the system_id.
     fn failed_bind(&self, system_id: &str, reason: &AuthError) {
         tracing::warn!(peer = %self.peer, system_id, %reason, "smpp: bind refused");
+        self.inner
+            .bind_guard
+            .failed(self.peer.ip(), system_id, Instant::now());
+    }
+
+    /// Waits as long as the peer's and system_id's failed binds say; false
+    /// when they are locked out (logged), or the server stops meanwhile.
+    async fn throttle_bind(&self, system_id: &str) -> bool {
+        let peer = self.peer;
+        match self
+            .inner
+            .bind_guard
+            .check(peer.ip(), system_id, Instant::now())
+        {
+            Verdict::Go => true,
+            Verdict::Wait(delay) => {
+                tracing::info!(%peer, system_id, ?delay, "smpp: bind slowed down after failures");
+                let mut shutdown = self.inner.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => true,
+                    _ = shutdown.wait_for(|&stop| stop) => false,
+                }
+            }
+            Verdict::LockedOut => {
+                tracing::warn!(
+                    %peer,
+                    system_id,
+                    "smpp: bind refused, locked out after repeated failures"
+                );
+                false
+            }
+        }
     }
 
     /// The bound account, if the bind may submit (transmitter or
@@ -488,19 +561,32 @@ impl Session {
             refused,
         };
         match concat.filter(|c| c.is_valid() && c.total > 1) {
-            None => self.send(vec![seq], pending, payload).await,
+            None => self.send(Reply::Answer(seq), pending, payload).await,
             Some(c) => {
                 let key = (fields.source.addr, key_destination, c.reference, c.total);
+                let message_id = self
+                    .part_ids
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(concatenation_id);
+                let accepted = Answer::Accepted {
+                    id: message_id.clone(),
+                    multi: id == CommandId::SubmitMulti,
+                    unsuccessful: Vec::new(),
+                };
                 match self
                     .parts
                     .add(key.clone(), c, &payload, pending, Instant::now())
                 {
                     Added::Complete { meta, payload } => {
-                        let mut seqs = self.part_seqs.remove(&key).unwrap_or_default();
-                        seqs.push(seq);
-                        self.send(seqs, meta, payload).await;
+                        self.part_ids.remove(&key);
+                        self.outbox.send(&accepted.command(seq));
+                        self.send(Reply::Answered(message_id), meta, payload).await;
                     }
-                    Added::Waiting => self.part_seqs.entry(key).or_default().push(seq),
+                    Added::Waiting => {
+                        self.part_ids.insert(key, message_id);
+                        self.outbox.send(&accepted.command(seq));
+                    }
                     Added::Full => {
                         self.outbox.send(&refuse(status::QUEUE_FULL));
                     }
@@ -510,8 +596,8 @@ impl Session {
     }
 
     /// Sends a whole submit through the pipeline (in a task of its own, so
-    /// that the client's window is used) and answers each of its PDUs.
-    async fn send(&mut self, seqs: Vec<u32>, pending: Pending, payload: Vec<u8>) {
+    /// that the client's window is used) and tells the client the outcome.
+    async fn send(&mut self, reply: Reply, pending: Pending, payload: Vec<u8>) {
         let Some(bound) = &self.bound else {
             return;
         };
@@ -522,12 +608,17 @@ impl Session {
             .await
             .expect("the semaphore is never closed");
         let inner = self.inner.clone();
-        let account = bound.account.clone();
+        let account = bound.bind.account();
         let outbox = self.outbox.clone();
         tokio::spawn(async move {
+            let refusal = pending.refusal_receipt();
+            let tag = match &reply {
+                Reply::Answer(_) => None,
+                Reply::Answered(message_id) => Some(message_id.clone()),
+            };
             let answer = if pending.coding.is_well_formed(&payload) {
                 let text = pending.coding.decode(&payload);
-                submit_to_pipeline(&inner, &account, pending, text).await
+                submit_to_pipeline(&inner, &account, pending, text, tag).await
             } else {
                 tracing::warn!(
                     account = account.id,
@@ -540,10 +631,34 @@ impl Session {
                     status: status::INVALID_MESSAGE_LENGTH,
                 }
             };
-            for seq in seqs {
-                outbox.send(&answer.command(seq));
+            if let Reply::Answer(seq) = &reply {
+                outbox.send(&answer.command(*seq));
             }
+            // Answered: a refusal receipt may wait for its acknowledgment,
+            // which a closing session no longer reads.
             drop(permit);
+            match (reply, answer) {
+                (Reply::Answer(_), _) | (Reply::Answered(_), Answer::Accepted { .. }) => {}
+                (Reply::Answered(message_id), Answer::Refused { status, .. }) => {
+                    tracing::warn!(
+                        account = account.id,
+                        message_id,
+                        status,
+                        "smpp: a concatenated submit, its parts accepted, was refused once whole"
+                    );
+                    if let Some((recipient, sender)) = refusal {
+                        receipts::refused(
+                            &inner,
+                            account.id,
+                            &message_id,
+                            recipient,
+                            sender,
+                            status,
+                        )
+                        .await;
+                    }
+                }
+            }
         });
     }
 
@@ -553,21 +668,10 @@ impl Session {
         let _ = self.in_flight.acquire_many(all).await;
     }
 
-    async fn on_tick(&mut self) -> bool {
+    fn on_tick(&mut self) -> bool {
         let now = Instant::now();
         for expired in self.parts.expire(now) {
-            let id = if expired.meta.multi {
-                CommandId::SubmitMulti
-            } else {
-                CommandId::SubmitSm
-            };
-            for seq in self.part_seqs.remove(&expired.key).unwrap_or_default() {
-                self.outbox.send(&pdu::error_response(
-                    u32::from(id),
-                    status::SUBMIT_FAILED,
-                    seq,
-                ));
-            }
+            self.give_up(expired, "still incomplete after concat_timeout_ms");
         }
         let config = &self.inner.config;
         if now.duration_since(self.last_heard)
@@ -581,28 +685,43 @@ impl Session {
             ));
             return false;
         }
-        if let Some(bound) = &mut self.bound
-            && now.duration_since(bound.refreshed)
-                >= Duration::from_millis(config.account_refresh_ms)
-        {
-            bound.refreshed = now;
-            match self
-                .inner
-                .pipeline
-                .store()
-                .account(bound.bind.account_id)
-                .await
-            {
-                Ok(Some(account)) => bound.account = Arc::new(account),
-                Ok(None) => return false,
-                Err(e) => tracing::warn!(error = %e, "smpp: reading the account failed"),
-            }
-        }
         true
+    }
+
+    /// Refuses a concatenated submit whose parts were answered but which
+    /// will not be whole: logged, and told with a REJECTD receipt (on any
+    /// receiving bind of the account) if the client asked for receipts.
+    fn give_up(&mut self, expired: Expired<PartKey, Pending>, why: &str) {
+        let message_id = self.part_ids.remove(&expired.key).unwrap_or_default();
+        tracing::warn!(
+            peer = %self.peer,
+            message_id,
+            missing = expired.missing,
+            "smpp: a concatenated submit refused, {why}"
+        );
+        if let (Some((recipient, sender)), Some(bound)) =
+            (expired.meta.refusal_receipt(), &self.bound)
+        {
+            let (inner, account_id) = (self.inner.clone(), bound.bind.account_id);
+            tokio::spawn(async move {
+                receipts::refused(
+                    &inner,
+                    account_id,
+                    &message_id,
+                    recipient,
+                    sender,
+                    status::SUBMIT_FAILED,
+                )
+                .await;
+            });
+        }
     }
 
     async fn close(&mut self) {
         self.finish_submits().await;
+        for unfinished in self.parts.drain() {
+            self.give_up(unfinished, "the connection closed before its last part");
+        }
         if let Some(bound) = self.bound.take() {
             self.inner.registry.remove(&bound.bind);
             // Receipts awaiting an answer from this bind are offered again.
@@ -667,11 +786,13 @@ impl Answer {
     }
 }
 
+/// Sends one whole submit; `tag` labels its campaign (see [`concatenation_id`]).
 async fn submit_to_pipeline(
     inner: &Inner,
     account: &Account,
     pending: Pending,
     text: String,
+    tag: Option<String>,
 ) -> Answer {
     let multi = pending.multi;
     let refused = |status| Answer::Refused { multi, status };
@@ -696,6 +817,7 @@ async fn submit_to_pipeline(
             callback_events: None,
             // Replies come back over the binds as MO deliver_sm, whatever registered_delivery.
             reply_url: Some("smpp:".into()),
+            tag,
             ..CampaignMeta::default()
         },
         ..SendOptions::default()
@@ -732,8 +854,16 @@ async fn submit_to_pipeline(
         }) => refused(status::SYSTEM_ERROR),
         Err(e) => {
             let status = submit::status_of_error(&e);
-            if status == status::SYSTEM_ERROR {
-                tracing::error!(error = %e, "smpp: submit failed");
+            match e {
+                _ if status == status::SYSTEM_ERROR => {
+                    tracing::error!(error = %e, "smpp: submit failed")
+                }
+                // The client only sees ESME_RSUBMITFAIL.
+                SendError::AccountDisabled => tracing::warn!(
+                    account = account.id,
+                    "smpp: submit refused, the account is disabled"
+                ),
+                _ => {}
             }
             refused(status)
         }

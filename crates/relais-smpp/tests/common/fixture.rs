@@ -16,7 +16,7 @@ use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendSettings};
 use relais_engine::simulator::{Simulator, SimulatorConfig};
 use relais_smpp::pdu::c_string;
-use relais_smpp::server::store_backed::StoreReceipts;
+use relais_smpp::server::store_backed::{StoreAuth, StoreReceipts, login};
 use relais_smpp::server::{AuthError, ServerConfig, SmppAccount, SmppAuth, SmppServer};
 use relais_store::sqlite::SqliteStore;
 use relais_store::{Account, AccountId, NewAccount, Store};
@@ -70,6 +70,9 @@ pub struct Options {
     pub max_binds: u32,
     pub throughput_per_second: Option<u32>,
     pub server: ServerConfig,
+    /// Binds checked by [`StoreAuth`] against the account's stored SMPP
+    /// login (Argon2 hash), instead of [`StaticAuth`].
+    pub store_auth: bool,
 }
 
 impl Default for Options {
@@ -78,6 +81,7 @@ impl Default for Options {
             balance: None,
             max_binds: 0,
             throughput_per_second: None,
+            store_auth: false,
             server: ServerConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 receipt_poll_ms: 20,
@@ -148,12 +152,30 @@ impl Fixture {
         let pipeline =
             Arc::new(Pipeline::new(store.clone(), SendSettings::default()).with_wake(wake));
 
-        let auth = Arc::new(StaticAuth {
-            store: store.clone(),
-            account_id: account.id,
-            max_binds: options.max_binds,
-            throughput_per_second: options.throughput_per_second,
-        });
+        let auth: Arc<dyn SmppAuth> = if options.store_auth {
+            let mut settings = account.settings.clone();
+            settings.smpp = Some(
+                login(
+                    SYSTEM_ID,
+                    PASSWORD,
+                    options.max_binds,
+                    options.throughput_per_second.unwrap_or(0),
+                )
+                .unwrap(),
+            );
+            store
+                .update_account_settings(account.id, &settings)
+                .await
+                .unwrap();
+            Arc::new(StoreAuth::new(store.clone()))
+        } else {
+            Arc::new(StaticAuth {
+                store: store.clone(),
+                account_id: account.id,
+                max_binds: options.max_binds,
+                throughput_per_second: options.throughput_per_second,
+            })
+        };
         let receipts = Arc::new(StoreReceipts::new(store.clone()));
         let server = SmppServer::start(options.server, pipeline, auth, receipts)
             .await

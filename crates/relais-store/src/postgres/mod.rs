@@ -175,6 +175,11 @@ impl Store for PostgresStore {
         accounts::all(&self.pool).await
     }
 
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>> {
+        let mut conn = self.pool.acquire().await?;
+        accounts::by_ids(&mut conn, ids).await
+    }
+
     async fn update_account_settings(
         &self,
         id: AccountId,
@@ -185,6 +190,24 @@ impl Store for PostgresStore {
 
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()> {
         accounts::set_disabled(&self.pool, id, disabled).await
+    }
+
+    async fn replace_smpp_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET settings = jsonb_set(settings, '{smpp,password_hash}', to_jsonb($1::text)) \
+             WHERE id = $2 AND settings -> 'smpp' ->> 'password_hash' = $3",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn credit_account(
@@ -287,6 +310,20 @@ impl Store for PostgresStore {
         id: CampaignId,
     ) -> StoreResult<Option<Campaign>> {
         campaigns::by_id(&self.pool, account_id, id).await
+    }
+
+    async fn campaign_id_by_tag(
+        &self,
+        account_id: AccountId,
+        tag: &str,
+    ) -> StoreResult<Option<CampaignId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM campaigns WHERE account_id = $1 AND tag = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(tag)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn campaigns(

@@ -186,6 +186,11 @@ impl Store for SqliteStore {
         accounts::all(&self.readers).await
     }
 
+    async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>> {
+        let mut conn = self.readers.acquire().await?;
+        accounts::by_ids(&mut conn, &outbox::json_ids(ids)?).await
+    }
+
     async fn update_account_settings(
         &self,
         id: AccountId,
@@ -196,6 +201,24 @@ impl Store for SqliteStore {
 
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()> {
         accounts::set_disabled(&self.writer, id, disabled).await
+    }
+
+    async fn replace_smpp_password_hash(
+        &self,
+        id: AccountId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET settings = json_set(settings, '$.smpp.password_hash', ?) \
+             WHERE id = ? AND settings ->> '$.smpp.password_hash' = ?",
+        )
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn credit_account(
@@ -298,6 +321,20 @@ impl Store for SqliteStore {
         id: CampaignId,
     ) -> StoreResult<Option<Campaign>> {
         campaigns::by_id(&self.readers, account_id, id).await
+    }
+
+    async fn campaign_id_by_tag(
+        &self,
+        account_id: AccountId,
+        tag: &str,
+    ) -> StoreResult<Option<CampaignId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM campaigns WHERE account_id = ? AND tag = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(tag)
+        .fetch_optional(&self.readers)
+        .await?)
     }
 
     async fn campaigns(

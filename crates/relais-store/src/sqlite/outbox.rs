@@ -137,7 +137,7 @@ pub(super) async fn facts(pool: &SqlitePool, webhooks: &[Webhook]) -> StoreResul
 }
 
 /// Ids as the JSON array that `json_each` reads.
-fn json_ids(ids: &[i64]) -> StoreResult<String> {
+pub(super) fn json_ids(ids: &[i64]) -> StoreResult<String> {
     serde_json::to_string(ids).map_err(|e| codec::corrupt("ids", e))
 }
 

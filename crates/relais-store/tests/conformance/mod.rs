@@ -28,10 +28,13 @@ macro_rules! conformance_tests {
         conformance_tests!(@each $open;
             accounts_create_login_and_settings,
             smpp_logins_by_system_id,
+            accounts_by_ids_in_one_read,
+            smpp_password_hash_replaced_only_if_unchanged,
             credits_and_ledger,
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
             commit_keeps_each_distinct_text,
+            campaigns_by_tag,
             commit_queues_due_and_schedules_later,
             commit_without_credits_stores_nothing,
             commit_for_postpaid_accounts,
@@ -366,6 +369,77 @@ pub async fn accounts_create_login_and_settings(store: Arc<dyn Store>) {
         store.set_account_disabled(beta.id + 100, true).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn accounts_by_ids_in_one_read(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", None).await;
+    let beta = new_account(store, "beta", None).await;
+    new_account(store, "gamma", None).await;
+    store.set_account_disabled(beta.id, true).await.unwrap();
+    let mut found = store
+        .accounts_by_ids(&[beta.id, acme.id, beta.id + 100])
+        .await
+        .unwrap();
+    found.sort_by_key(|a| a.id);
+    let disabled: Vec<(AccountId, bool)> = found.iter().map(|a| (a.id, a.disabled)).collect();
+    assert_eq!(disabled, vec![(acme.id, false), (beta.id, true)]);
+    assert_eq!(found[0], acme);
+    assert!(store.accounts_by_ids(&[]).await.unwrap().is_empty());
+}
+
+pub async fn smpp_password_hash_replaced_only_if_unchanged(store: Arc<dyn Store>) {
+    let store = &*store;
+    let mut settings = AccountSettings {
+        smpp: Some(SmppLogin {
+            system_id: "acme01".into(),
+            password_hash: "old".into(),
+            max_binds: 2,
+            throughput_per_second: 100,
+        }),
+        ..AccountSettings::default()
+    };
+    let acme = new_account_with(store, "acme", None, settings.clone()).await;
+    let beta = new_account(store, "beta", None).await;
+    assert!(
+        !store
+            .replace_smpp_password_hash(acme.id, "other", "new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_smpp_password_hash(beta.id, "old", "new")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_smpp_password_hash(acme.id, "old", "new")
+            .await
+            .unwrap()
+    );
+    settings.smpp.as_mut().unwrap().password_hash = "new".into();
+    let read = store.account(acme.id).await.unwrap().unwrap();
+    assert_eq!(read.settings, settings, "only the hash changed");
+    assert_eq!(
+        store
+            .account_by_smpp_system_id("acme01")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(acme.id)
+    );
+    assert!(
+        store
+            .account(beta.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings
+            .smpp
+            .is_none()
+    );
 }
 
 pub async fn smpp_logins_by_system_id(store: Arc<dyn Store>) {
@@ -801,6 +875,35 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
             .idempotent_answer(beta.id, "key-1", at(-60))
             .await
             .unwrap(),
+        None
+    );
+}
+
+pub async fn campaigns_by_tag(store: Arc<dyn Store>) {
+    let store = &*store;
+    let acme = new_account(store, "acme", None).await;
+    let beta = new_account(store, "beta", None).await;
+    let request = request(&[number(1)], "tagged");
+    let tagged = |tag: &str| CampaignMeta {
+        tag: Some(tag.into()),
+        ..meta("smpp")
+    };
+    let first = send_with(store, acme.id, &request, t0(), tagged("c1")).await;
+    send_with(store, acme.id, &request, t0(), tagged("c2")).await;
+    send_with(store, beta.id, &request, t0(), tagged("c3")).await;
+    assert_eq!(
+        store.campaign_id_by_tag(acme.id, "c1").await.unwrap(),
+        Some(first)
+    );
+    let again = send_with(store, acme.id, &request, t0(), tagged("c1")).await;
+    assert_eq!(
+        store.campaign_id_by_tag(acme.id, "c1").await.unwrap(),
+        Some(again),
+        "the latest"
+    );
+    assert_eq!(store.campaign_id_by_tag(acme.id, "c3").await.unwrap(), None);
+    assert_eq!(
+        store.campaign_id_by_tag(acme.id, "none").await.unwrap(),
         None
     );
 }
