@@ -86,9 +86,11 @@ async fn the_python_octopush_client_sends_through_relais() {
         seen["repeat"],
         "A SMS with the same request_id has already been sent."
     );
+    // A low-cost (SMS_STANDARD) text without a mention: 122, the SDK's
+    // "Standard SMS" text, not the premium 121.
     assert_eq!(
         seen["missing_stop"],
-        "In Premium SMS, the mention \"STOP au XXXXX\" is mandatory and must belong to your text (respect the case)."
+        "In Standard SMS, the mention \"no PUB=STOP\" is mandatory and must belong to your text (respect the case)."
     );
     assert_eq!(seen["wrong_key"], "Incorrect login details.");
 

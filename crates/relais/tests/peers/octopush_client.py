@@ -64,7 +64,8 @@ def main():
     # The same request_id again: error 120.
     out["repeat"] = failure(sms.send)
 
-    # A deferred marketing send with its STOP mention, then one without it (121).
+    # A deferred low-cost ("standard") marketing send with its STOP mention, then
+    # one without any mention: 122, the low-cost code.
     promo = SMS(login, api_key)
     promo.set_sms_text("Soldes -20% STOP au 36180")
     promo.set_sms_recipients(["+33601010103"])
