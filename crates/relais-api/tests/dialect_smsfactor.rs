@@ -935,6 +935,58 @@ async fn webhooks_set_the_account_s_callback_urls() {
     assert_eq!(account.settings.webhooks.inbound, None);
 }
 
+/// Webhook changes change only the webhook fields: an operator's changes
+/// made at the same time are all kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_changes_keep_concurrent_settings_changes() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let uri = format!("/admin/accounts/{}/settings", app.account.id);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30u8 {
+        let (admin, uri) = (app.clone(), uri.clone());
+        tasks.spawn(async move {
+            let country = format!("{}{}", char::from(b'A' + i / 26), char::from(b'A' + i % 26));
+            let response = admin
+                .admin(
+                    Method::PUT,
+                    &uri,
+                    Some(json!({"monthly_limits": {country: 1}})),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        });
+        let client = app.clone();
+        tasks.spawn(async move {
+            let (path, method) = match i % 3 {
+                0 => ("/webhook".to_string(), Method::POST),
+                1 => ("/webhook/1".to_string(), Method::PUT),
+                _ => ("/webhook/3".to_string(), Method::DELETE),
+            };
+            let body = (method != Method::DELETE).then(
+                || json!({"webhook": {"type": "DLR", "url": format!("https://example.com/{i}")}}),
+            );
+            client.sf(method, &path, body).await;
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let settings = app
+        .store
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    assert_eq!(
+        settings.monthly_limits.len(),
+        30,
+        "{:?}",
+        settings.monthly_limits
+    );
+    assert_eq!(settings.webhooks.dialect.as_deref(), Some("smsfactor"));
+}
+
 #[tokio::test]
 async fn unsupported_or_unsafe_webhooks_are_refused() {
     let app = TestApp::new().await;

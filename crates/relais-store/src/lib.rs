@@ -18,4 +18,4 @@ pub mod sqlite;
 mod store;
 
 pub use model::*;
-pub use store::{Store, StoreError, StoreResult};
+pub use store::{SettingsPatch, Store, StoreError, StoreResult, patch_settings};

@@ -9,7 +9,7 @@ use super::codec::{constraint_error, corrupt, limit_offset};
 use crate::model::{
     Account, AccountId, AccountSettings, ApiKey, LedgerEntry, Millis, NewAccount, Page,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::{SettingsPatch, StoreError, StoreResult};
 
 /// The columns [`account_from_row`] reads, from `accounts AS a`. The settings
 /// are JSONB, read back as their text.
@@ -170,20 +170,35 @@ pub(super) async fn all(pool: &PgPool) -> StoreResult<Vec<Account>> {
     .collect()
 }
 
-pub(super) async fn update_settings(
+/// The account's row is locked (`FOR UPDATE`) from the read to the write.
+pub(super) async fn patch_settings(
     pool: &PgPool,
     id: AccountId,
-    settings: &AccountSettings,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE accounts SET settings = $1::jsonb WHERE id = $2")
-        .bind(settings_json(settings)?)
+    patch: &mut SettingsPatch<'_>,
+) -> StoreResult<AccountSettings> {
+    let mut tx = pool.begin().await?;
+    let current: String =
+        sqlx::query_scalar("SELECT settings::text FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    let current: AccountSettings =
+        serde_json::from_str(&current).map_err(|e| corrupt("settings", e))?;
+    let mut settings = current.clone();
+    if !patch(&mut settings) {
+        return Ok(current);
+    }
+    sqlx::query("UPDATE accounts SET settings = $1::jsonb WHERE id = $2")
+        .bind(settings_json(&settings)?)
         .bind(id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(constraint_error(|| {
-            "another account with this SMPP system_id".into()
+            "another account with this SMPP system_id".to_string()
         }))?;
-    found(done.rows_affected())
+    tx.commit().await?;
+    Ok(settings)
 }
 
 pub(super) async fn set_disabled(pool: &PgPool, id: AccountId, disabled: bool) -> StoreResult<()> {

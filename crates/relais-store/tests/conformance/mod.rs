@@ -28,6 +28,7 @@ macro_rules! conformance_tests {
         conformance_tests!(@each $open;
             accounts_create_login_and_settings,
             smpp_logins_by_system_id,
+            settings_patches_lose_no_concurrent_change,
             credits_and_ledger,
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
@@ -469,6 +470,89 @@ pub async fn smpp_logins_by_system_id(store: Arc<dyn Store>) {
     assert_eq!(
         (old.smpp, old.webhooks.dialect, old.webhooks.dlr.as_deref()),
         (None, None, Some("https://old.example/dlr"))
+    );
+}
+
+/// 100 patches of one field, each adding one to it, interleaved with 100
+/// patches of other fields: each applies to the settings as the one before
+/// left them, none is lost. A refused patch stores nothing.
+pub async fn settings_patches_lose_no_concurrent_change(store: Arc<dyn Store>) {
+    let acme = new_account(&*store, "acme", None).await;
+    let tasks: Vec<_> = (0..200u32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .patch_account_settings(acme.id, &mut |settings| {
+                        if i % 2 == 0 {
+                            *settings.monthly_limits.entry(Country::FR).or_insert(0) += 1;
+                        } else {
+                            settings.webhooks.dlr = Some(format!("https://acme.example/{i}"));
+                            settings.webhook_secret = format!("secret-{i}");
+                        }
+                        true
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let stored = store.account(acme.id).await.unwrap().unwrap().settings;
+    assert_eq!(stored.monthly_limits.get(&Country::FR), Some(&100));
+    let last = stored.webhooks.dlr.as_deref().unwrap();
+    assert_eq!(
+        last.strip_prefix("https://acme.example/"),
+        stored.webhook_secret.strip_prefix("secret-"),
+        "both fields of one patch are applied together"
+    );
+    // Each patch answered the settings it stored: the counts seen are 1 to 100.
+    let mut seen: Vec<u64> = answers
+        .iter()
+        .step_by(2)
+        .map(|s| s.monthly_limits[&Country::FR])
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=100).collect::<Vec<u64>>());
+
+    let declined = store
+        .patch_account_settings(acme.id, &mut |settings| {
+            settings.mobile_only = true;
+            false
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        declined, stored,
+        "a declined patch answers the settings as they are"
+    );
+    assert_eq!(
+        store.account(acme.id).await.unwrap().unwrap().settings,
+        stored
+    );
+    let missing = store
+        .patch_account_settings(acme.id + 100, &mut |_| true)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+
+    // A patch's own error is its caller's, and stores nothing.
+    let refused = patch_settings(&*store, acme.id, |settings| {
+        settings.mobile_only = true;
+        Err(StoreError::Corrupt("refused by the patch".into()))
+    })
+    .await;
+    assert!(matches!(refused, Err(StoreError::Corrupt(what)) if what == "refused by the patch"));
+    assert!(
+        !store
+            .account(acme.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings
+            .mobile_only
     );
 }
 

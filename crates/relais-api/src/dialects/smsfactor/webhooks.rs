@@ -17,7 +17,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use relais_engine::callback_url::check_callback_url;
-use relais_store::WebhookUrls;
+use relais_store::{WebhookUrls, patch_settings};
 
 use super::context::{Ctx, ok, path_id};
 use super::errors::Failure;
@@ -108,7 +108,7 @@ pub async fn create(State(state): State<SharedState>, ctx: Ctx, request: Request
             .url
             .clone()
             .ok_or_else(|| Failure::data("missing field `url`"))?;
-        save(&state, &ctx, kind, url, body.signature).await
+        save(&state, &ctx, kind, Some(url), body.signature).await
     };
     ctx.reply(result.await)
 }
@@ -132,12 +132,7 @@ pub async fn update(
                 kind.name()
             )));
         }
-        let mut urls = ctx.caller.account.settings.webhooks.clone();
-        let url = match body.url {
-            Some(url) => url,
-            None => kind.url(&mut urls).clone().unwrap_or_default(),
-        };
-        save(&state, &ctx, kind, url, body.signature).await
+        save(&state, &ctx, kind, body.url, body.signature).await
     };
     ctx.reply(result.await)
 }
@@ -150,12 +145,11 @@ pub async fn delete(
 ) -> Response {
     let result = async {
         let kind = existing(&ctx, id)?;
-        let mut settings = ctx.caller.account.settings.clone();
-        *kind.url(&mut settings.webhooks) = None;
-        state
-            .store
-            .update_account_settings(ctx.caller.account.id, &settings)
-            .await?;
+        patch_settings(state.store.as_ref(), ctx.caller.account.id, |settings| {
+            *kind.url(&mut settings.webhooks) = None;
+            Ok::<_, Failure>(())
+        })
+        .await?;
         Ok(ok().field("deleted_id", kind.id().to_string()).into())
     };
     ctx.reply(result.await)
@@ -178,30 +172,39 @@ fn existing(ctx: &Ctx, id: Result<Path<String>, PathRejection>) -> Result<Kind, 
         .ok_or_else(Failure::not_found)
 }
 
+/// Sets the URL of `kind` (`None`: keeps the one it has) and the signature
+/// when given, changing nothing else of the settings as they are when the
+/// store holds the account.
 async fn save(
     state: &AppState,
     ctx: &Ctx,
     kind: Kind,
-    url: String,
+    url: Option<String>,
     signature: Option<String>,
 ) -> Result<Value, Failure> {
-    check_callback_url(&url, state.config.allow_private_callbacks)
-        .map_err(|e| Failure::data(format!("url: {e}")))?;
-    let mut settings = ctx.caller.account.settings.clone();
-    if let Some(signature) = signature.filter(|s| !s.is_empty()) {
-        if signature.chars().count() > MAX_SIGNATURE {
-            return Err(Failure::data(format!(
-                "signature: at most {MAX_SIGNATURE} characters"
-            )));
-        }
-        settings.webhook_secret = signature;
+    if let Some(url) = &url {
+        check_callback_url(url, state.config.allow_private_callbacks)
+            .map_err(|e| Failure::data(format!("url: {e}")))?;
     }
-    *kind.url(&mut settings.webhooks) = Some(url.clone());
-    // Replies that answer no campaign are rendered for the door that set the URLs.
-    settings.webhooks.dialect = Some(super::NAME.into());
-    state
-        .store
-        .update_account_settings(ctx.caller.account.id, &settings)
-        .await?;
+    let signature = signature.filter(|s| !s.is_empty());
+    if let Some(signature) = &signature
+        && signature.chars().count() > MAX_SIGNATURE
+    {
+        return Err(Failure::data(format!(
+            "signature: at most {MAX_SIGNATURE} characters"
+        )));
+    }
+    let mut settings = patch_settings(state.store.as_ref(), ctx.caller.account.id, |settings| {
+        if let Some(signature) = &signature {
+            settings.webhook_secret = signature.clone();
+        }
+        let current = kind.url(&mut settings.webhooks);
+        *current = url.clone().or_else(|| current.take());
+        // Replies that answer no campaign are rendered for the door that set the URLs.
+        settings.webhooks.dialect = Some(super::NAME.into());
+        Ok::<_, Failure>(())
+    })
+    .await?;
+    let url = kind.url(&mut settings.webhooks).clone().unwrap_or_default();
     Ok(ok().field("webhook", kind.describe(&url)).into())
 }
