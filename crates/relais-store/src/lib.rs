@@ -11,6 +11,7 @@
 
 mod codec;
 mod commit;
+mod logins;
 pub mod model;
 mod outbox;
 pub mod postgres;

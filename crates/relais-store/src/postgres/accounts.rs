@@ -6,6 +6,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::codec::{constraint_error, corrupt, limit_offset};
+use crate::logins::{TAKEN_LOGINS, refuse_taken};
 use crate::model::{
     Account, AccountId, AccountSettings, ApiKey, LedgerEntry, Millis, NewAccount, Page,
 };
@@ -53,8 +54,22 @@ fn settings_json(settings: &AccountSettings) -> StoreResult<String> {
     serde_json::to_string(settings).map_err(|e| corrupt("settings", e))
 }
 
+/// Account creations take turns (a transaction-level advisory lock, held
+/// until commit), so that the check that names and e-mails stay one
+/// namespace (see `crate::logins`) cannot race another node's.
 pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> StoreResult<Account> {
     let settings = settings_json(&new.settings)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CREATE_ACCOUNT_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let taken: bool = sqlx::query_scalar(TAKEN_LOGINS)
+        .bind(&new.name)
+        .bind(&new.email)
+        .fetch_one(&mut *tx)
+        .await?;
+    refuse_taken(taken, &new)?;
     // One statement: the account and its opening balance in the ledger.
     let id: i64 = sqlx::query_scalar(
         "WITH account AS (
@@ -72,7 +87,7 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
     .bind(new.sandbox)
     .bind(&settings)
     .bind(now)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(constraint_error(|| {
         format!(
@@ -80,6 +95,7 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
             new.name
         )
     }))?;
+    tx.commit().await?;
     Ok(Account {
         id,
         name: new.name,
@@ -91,6 +107,9 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
         created_at: now,
     })
 }
+
+/// The advisory lock account creations take (any constant unique to it).
+const CREATE_ACCOUNT_LOCK: i64 = 0x7265_6c61_6973_0001;
 
 /// The accounts of `ids`, in one statement.
 pub(super) async fn by_ids(

@@ -6,6 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::codec::{constraint_error, corrupt, limit_offset};
+use crate::logins::{TAKEN_LOGINS, refuse_taken};
 use crate::model::{
     Account, AccountId, AccountSettings, ApiKey, LedgerEntry, Millis, NewAccount, Page,
 };
@@ -50,7 +51,13 @@ pub(super) async fn create(
     now: Millis,
 ) -> StoreResult<Account> {
     let settings = settings_json(&new.settings)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let taken: bool = sqlx::query_scalar(TAKEN_LOGINS)
+        .bind(&new.name)
+        .bind(&new.email)
+        .fetch_one(&mut *tx)
+        .await?;
+    refuse_taken(taken, &new)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO accounts (name, email, balance, sandbox, settings, created_at)
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

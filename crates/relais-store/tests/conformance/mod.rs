@@ -29,6 +29,7 @@ macro_rules! conformance_tests {
             accounts_create_login_and_settings,
             smpp_logins_by_system_id,
             settings_patches_lose_no_concurrent_change,
+            names_and_emails_are_one_namespace,
             credits_and_ledger,
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
@@ -554,6 +555,60 @@ pub async fn settings_patches_lose_no_concurrent_change(store: Arc<dyn Store>) {
             .settings
             .mobile_only
     );
+}
+
+/// A name may not be another account's e-mail, nor an e-mail another's name
+/// (a client logs in with either), even when both are created at once.
+pub async fn names_and_emails_are_one_namespace(store: Arc<dyn Store>) {
+    let with_email = |name: &str, email: Option<&str>| NewAccount {
+        email: email.map(Into::into),
+        ..NewAccount::new(name, None)
+    };
+    let acme = store
+        .create_account(with_email("acme", Some("ops@acme.example")), 0)
+        .await
+        .unwrap();
+    for taken in [
+        with_email("ops@acme.example", None),
+        with_email("beta", Some("acme")),
+        with_email("ops@acme.example", Some("ops@beta.example")),
+    ] {
+        assert!(
+            matches!(
+                store.create_account(taken.clone(), 0).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{taken:?}"
+        );
+    }
+    assert_eq!(store.accounts().await.unwrap().len(), 1);
+    assert_eq!(
+        store.account_by_login("ops@acme.example").await.unwrap(),
+        Some(acme)
+    );
+
+    // Created at once, a name and an e-mail that are equal: one only.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            let new = if i % 2 == 0 {
+                with_email(&format!("x{i}"), Some("shared@example.com"))
+            } else {
+                with_email("shared@example.com", None)
+            };
+            tokio::spawn(async move { store.create_account(new, 0).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.accounts().await.unwrap().len(), 2);
 }
 
 pub async fn credits_and_ledger(store: Arc<dyn Store>) {
