@@ -171,6 +171,12 @@ impl From<SendError> for ApiError {
             // The account's stored settings are broken: the operator's problem,
             // not the client's, and not something to show them.
             SendError::Settings(_) => ApiError::internal(e),
+            SendError::IdempotencyKeyReused(_) => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request: a retry must repeat the \
+                 request exactly, and a new request needs a new key",
+            )
+            .with_field("Idempotency-Key"),
         }
     }
 }

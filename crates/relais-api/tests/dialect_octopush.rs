@@ -436,6 +436,17 @@ async fn a_repeated_request_id_is_refused_120() {
     assert_eq!(xml_text(&first.text(), "error_code"), Some("000"));
     let again = old_api(&app, "/api/sms", &pairs).await;
     assert_old_error(&again, "120");
+    // The request_id reused for another request: refused the same way.
+    let other = with_login(
+        &app,
+        &[
+            ("sms_text", "Another text STOP au 36180"),
+            ("sms_recipients", NUMBER),
+            ("sms_type", "FR"),
+            ("request_id", "order42"),
+        ],
+    );
+    assert_old_error(&old_api(&app, "/api/sms", &other).await, "120");
     let mut simulated = pairs.clone();
     simulated.push(("request_mode", "simu"));
     assert_old_error(&old_api(&app, "/api/sms", &simulated).await, "120");

@@ -198,6 +198,60 @@ async fn an_idempotent_retry_answers_the_same_body_and_sends_once() {
 }
 
 #[tokio::test]
+async fn a_key_reused_for_another_request_is_refused_422() {
+    let app = TestApp::new().await;
+    let send = |body: serde_json::Value| {
+        app.raw(
+            Method::POST,
+            "/v1/messages",
+            Some(&app.key),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "order-42"),
+            ],
+            body.to_string(),
+        )
+    };
+    let first = send(json!({"text": "Hello", "to": [mobile(1)]})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+
+    // Another text, another number, another option: refused, nothing sent.
+    for body in [
+        json!({"text": "Hello!", "to": [mobile(1)]}),
+        json!({"text": "Hello", "to": [mobile(2)]}),
+        json!({"text": "Hello", "to": [mobile(1)], "sender": "Acme"}),
+    ] {
+        let reused = send(body.clone()).await;
+        assert_eq!(
+            reused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            "Idempotency-Key",
+            "{body}"
+        );
+        assert!(reused.headers.get("idempotent-replayed").is_none());
+    }
+    assert_eq!(app.campaign_count().await, 1);
+    assert_eq!(app.balance().await, Some(amount("9.955")));
+
+    // The same request laid out otherwise is a retry, answered again.
+    let retry = app
+        .raw(
+            Method::POST,
+            "/v1/messages",
+            Some(&app.key),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "order-42"),
+            ],
+            format!("{{ \"to\": [\"{}\"],\n  \"text\": \"Hello\" }}", mobile(1)),
+        )
+        .await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.text());
+    assert_eq!(retry.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(retry.json(), first.json());
+    assert_eq!(app.campaign_count().await, 1);
+}
+
+#[tokio::test]
 async fn insufficient_credits_is_402_and_stores_nothing() {
     let app = TestApp::new().await;
     // 10 segments at 0.045 each: 0.45 per message, 23 messages cost 10.35.

@@ -298,13 +298,15 @@ fn replayed(answer: IdempotentAnswer) -> Response {
 /// 201 with the campaign (200 when `simulate`). With an `Idempotency-Key`
 /// header, a retry within the idempotency window (24 hours by default)
 /// answers the first answer again (header `Idempotent-Replayed: true`) and
-/// sends nothing.
+/// sends nothing; the key reused for another request (another text, number,
+/// option…: the request as read, not its layout) is refused, 422
+/// `idempotency_key_reused`, and sends nothing.
 #[utoipa::path(
     post,
     path = "/v1/messages",
     tag = "messages",
     request_body = SendBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key answers the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key with the same request answers the first answer; with another request, 422 idempotency_key_reused")),
     responses(
         (status = 201, description = "Accepted and stored", body = SendAnswer),
         (status = 200, description = "Simulated: nothing stored", body = SendAnswer),
@@ -313,7 +315,7 @@ fn replayed(answer: IdempotentAnswer) -> Response {
         (status = 402, description = "Not enough credits", body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 422, description = "Refused by planning", body = ErrorBody),
+        (status = 422, description = "Refused by planning, or the Idempotency-Key used for another request", body = ErrorBody),
         (status = 429, body = ErrorBody)
     ),
     security(("api_key" = []))
@@ -339,6 +341,7 @@ pub async fn send(
                 key: format!("api:{key}"),
                 answer_template: String::new(),
                 since: 0,
+                request_hash: String::new(),
             });
             let render =
                 |plan: &Plan| answer_template(&SendAnswer::new(None, false, plan, &request));

@@ -55,7 +55,8 @@ pub fn status_of_error(error: &SendError) -> u32 {
             PlanError::MissingStopMention(_) => MISSING_STOP_MENTION,
             PlanError::InsufficientCredits { .. } => status::SUBMIT_FAILED,
         },
-        SendError::AccountDisabled => status::SUBMIT_FAILED,
+        // The SMPP server sends no idempotency key.
+        SendError::AccountDisabled | SendError::IdempotencyKeyReused(_) => status::SUBMIT_FAILED,
         SendError::Settings(_) | SendError::Store(_) => status::SYSTEM_ERROR,
     }
 }

@@ -787,6 +787,7 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
             key: "key-1".into(),
             answer_template: r#"{"ticket":"{campaign_id}"}"#.into(),
             since: 0,
+            request_hash: "hash-of-the-request".into(),
         }),
     };
     let new = NewCampaign {
@@ -913,7 +914,8 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
         answer,
         IdempotentAnswer {
             campaign_id: id,
-            body: format!(r#"{{"ticket":"{id}"}}"#)
+            body: format!(r#"{{"ticket":"{id}"}}"#),
+            request_hash: "hash-of-the-request".into(),
         }
     );
     assert_eq!(
@@ -1007,6 +1009,7 @@ pub async fn commit_without_credits_stores_nothing(store: Arc<dyn Store>) {
             key: "k".into(),
             answer_template: "{campaign_id}".into(),
             since: 0,
+            request_hash: String::new(),
         }),
         ..meta("api")
     };
@@ -1132,6 +1135,8 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
             key: "order-42".into(),
             answer_template: r#"{"id":{campaign_id}}"#.into(),
             since,
+            // Told apart by their window, to see which record is kept.
+            request_hash: format!("hash-{since}"),
         }),
         ..meta("api")
     };
@@ -1187,6 +1192,7 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(answer.campaign_id, first);
+    assert_eq!(answer.request_hash, format!("hash-{}", at(-3600)));
     assert_eq!(
         store.status_totals().await.unwrap().values().sum::<u64>(),
         1
@@ -1221,7 +1227,8 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
         answer,
         IdempotentAnswer {
             campaign_id: second,
-            body: format!(r#"{{"id":{second}}}"#)
+            body: format!(r#"{{"id":{second}}}"#),
+            request_hash: format!("hash-{}", at(1)),
         }
     );
     assert_eq!(
@@ -1388,6 +1395,7 @@ pub async fn batch_refuses_a_key_used_earlier_in_it(store: Arc<dyn Store>) {
             key: key.into(),
             answer_template: r#"{"id":{campaign_id}}"#.into(),
             since: at(-3600),
+            request_hash: String::new(),
         }),
         ..meta("api")
     };
@@ -1436,7 +1444,8 @@ pub async fn batch_refuses_a_key_used_earlier_in_it(store: Arc<dyn Store>) {
                 .unwrap(),
             Some(IdempotentAnswer {
                 campaign_id: id,
-                body: format!(r#"{{"id":{id}}}"#)
+                body: format!(r#"{{"id":{id}}}"#),
+                request_hash: String::new(),
             })
         );
     }

@@ -212,6 +212,10 @@ impl From<SendError> for Failure {
         match e {
             SendError::Plan(e) => plan_failure(&e),
             SendError::AccountDisabled => AuthError::AccountDisabled.into(),
+            // Octopush refuses any repeat of a request_id, the same request or not.
+            SendError::IdempotencyKeyReused(_) => {
+                Failure::new(Code::DUPLICATE_REQUEST, StatusCode::CONFLICT)
+            }
             other => Failure::internal(other),
         }
     }

@@ -118,6 +118,7 @@ async fn send(state: &AppState, caller: &Caller, send: &Send) -> Result<Sent, Fa
                 key: format!("octopush:{id}"),
                 answer_template: "{campaign_id}".into(),
                 since: 0,
+                request_hash: String::new(),
             }),
             ..CampaignMeta::default()
         },
