@@ -512,6 +512,24 @@ async fn not_enough_credits_is_minus_three() {
 }
 
 #[tokio::test]
+async fn a_send_with_no_valid_number_is_a_data_error_and_stores_nothing() {
+    let app = TestApp::new().await;
+    let gsm: Vec<Value> = (0..3)
+        .map(|i| json!({"value": format!("999{i}")}))
+        .collect();
+    let body = json!({"sms": {"message": {"text": "Hi"}, "recipients": {"gsm": gsm}}});
+    let refused = app
+        .sf(Method::POST, "/send", Some(body))
+        .await
+        .sf_status(-7);
+    assert_eq!(
+        refused["details"],
+        "no recipient can be sent to (3 invalid)"
+    );
+    app.assert_untouched().await;
+}
+
+#[tokio::test]
 async fn oversized_lists_and_bodies_are_refused() {
     let app = TestApp::with_config(ApiConfig {
         max_recipients: 1,
@@ -788,15 +806,26 @@ async fn the_blacklist_adds_lists_and_removes() {
     );
     assert!(first.get("campaign_id").is_some() && first.get("batch_id").is_some());
 
-    // A blacklisted number is filtered from sends.
-    let sent = app
-        .sf(Method::POST, "/send", Some(json!({"sms": {"message": {"text": "Hi"}, "recipients": {"gsm": [{"value": "33612345678"}]}}})))
+    // A blacklisted number is filtered from sends: a simulation counts it;
+    // a send left with no recipient is refused and stores nothing.
+    let message = json!({"sms": {"message": {"text": "Hi"}, "recipients": {"gsm": [{"value": "33612345678"}]}}});
+    let simulated = app
+        .sf(Method::POST, "/send/simulate", Some(message.clone()))
         .await
         .sf_status(1);
     assert_eq!(
-        (sent["blacklisted"].clone(), sent["sent"].clone()),
+        (simulated["blacklisted"].clone(), simulated["sent"].clone()),
         (json!(1), json!(0))
     );
+    let refused = app
+        .sf(Method::POST, "/send", Some(message))
+        .await
+        .sf_status(-7);
+    assert_eq!(
+        refused["details"],
+        "no recipient can be sent to (1 blacklisted)"
+    );
+    app.assert_untouched().await;
 
     let id = first["id"].as_str().unwrap();
     app.sf(Method::DELETE, &format!("/blacklist/contact/{id}"), None)

@@ -193,7 +193,10 @@ impl Pipeline {
         })
     }
 
-    /// Plans `request` for `account` and, unless simulating, commits it.
+    /// Plans `request` for `account` and, unless simulating, commits it. A
+    /// plan every recipient was filtered out of is refused
+    /// ([`PlanError::NoValidRecipient`], see [`Plan::into_sendable`]) and
+    /// stores nothing; a simulation answers it with its counters.
     ///
     /// With `options.meta.idempotency`, a key seen within the idempotency
     /// window answers [`SendOutcome::Replayed`] and sends nothing, one seen
@@ -262,6 +265,8 @@ impl Pipeline {
                 plan,
             });
         }
+        // Nothing to send is refused, not stored as an empty campaign.
+        let plan = plan.into_sendable()?;
         if let Some(record) = &mut options.meta.idempotency {
             // A record of the key older than the window may be replaced.
             record.since = now_ms - self.settings.idempotency_ttl_ms;

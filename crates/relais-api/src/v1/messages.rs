@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use relais_core::encoding::{Encoding, EncodingMode};
 use relais_core::money::Amount;
 use relais_core::plan::{
-    Channel, ChannelOrder, Counters, FilterReason, MessageKind, Plan, PlanError, Recipient,
-    SendRequest,
+    self, Channel, ChannelOrder, Counters, FilterReason, MessageKind, Plan, PlanError, Recipient,
+    Rejection, SendRequest,
 };
 use relais_core::pricing::RouteClass;
 use relais_engine::callback_url::check_callback_url;
-use relais_engine::send::{SendOptions, SendOutcome};
+use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{
     CallbackEvents, CampaignId, CampaignMeta, IdempotencyRecord, IdempotentAnswer, Message,
     MessageStatus, StatusChange,
@@ -214,18 +214,40 @@ impl SendAnswer {
             send_at: plan.send_at.to_string(),
             encoding: first_text.map(|t| t.encoding),
             segments: first_text.map_or(0, |t| t.segments),
-            rejected: plan
-                .rejections
-                .iter()
-                .map(|r| Rejected {
-                    index: r.recipient,
-                    to: request.recipients[r.recipient as usize].number.clone(),
-                    reason: r.reason.code(),
-                    detail: reason_detail(&r.reason),
-                })
-                .collect(),
+            rejected: rejected(&plan.rejections, request),
         }
     }
+}
+
+/// The first [`MAX_LISTED_REJECTIONS`](plan::MAX_LISTED_REJECTIONS)
+/// rejections, with the numbers as given.
+fn rejected(rejections: &[Rejection], request: &SendRequest) -> Vec<Rejected> {
+    plan::listed_rejections(rejections)
+        .iter()
+        .map(|r| Rejected {
+            index: r.recipient,
+            to: request.recipients[r.recipient as usize].number.clone(),
+            reason: r.reason.code(),
+            detail: reason_detail(&r.reason),
+        })
+        .collect()
+}
+
+/// A send's error; one with no recipient left to send to carries the
+/// counters and the rejections (as a send's answer would).
+fn send_error(error: SendError, request: &SendRequest) -> ApiError {
+    if let SendError::Plan(PlanError::NoValidRecipient {
+        counters,
+        rejections,
+    }) = &error
+    {
+        let details = serde_json::json!({
+            "counters": counters,
+            "rejected": rejected(rejections, request),
+        });
+        return ApiError::from(error).with_details(details);
+    }
+    ApiError::from(error)
 }
 
 /// Why a recipient was left out, for a person.
@@ -356,21 +378,21 @@ pub async fn send(
                     },
                     &render,
                 )
-                .await?
+                .await
+                .map_err(|e| send_error(e, &request))?
         }
-        None => {
-            pipeline
-                .send(
-                    account,
-                    &request,
-                    SendOptions {
-                        simulate,
-                        meta,
-                        ..SendOptions::default()
-                    },
-                )
-                .await?
-        }
+        None => pipeline
+            .send(
+                account,
+                &request,
+                SendOptions {
+                    simulate,
+                    meta,
+                    ..SendOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| send_error(e, &request))?,
     };
     match outcome {
         SendOutcome::Replayed(answer) => Ok(replayed(answer)),

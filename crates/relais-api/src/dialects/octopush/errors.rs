@@ -231,6 +231,9 @@ fn plan_failure(e: &PlanError) -> Failure {
         PlanError::InvalidSender(_) => (Code::BAD_SENDER, StatusCode::UNPROCESSABLE_ENTITY),
         PlanError::MissingStopMention(_) => (Code::MISSING_STOP, StatusCode::UNPROCESSABLE_ENTITY),
         PlanError::InsufficientCredits { .. } => (Code::NO_CREDIT, StatusCode::PAYMENT_REQUIRED),
+        PlanError::NoValidRecipient { .. } => {
+            (Code::NO_VALID_NUMBER, StatusCode::UNPROCESSABLE_ENTITY)
+        }
         PlanError::NotGsm7(_)
         | PlanError::SendTimeInPast
         | PlanError::WindowEndBeforeStart
