@@ -194,13 +194,17 @@ pub async fn get_account(
     Ok(Json(load_account(&state, id).await?.into()))
 }
 
-/// Replaces an account's settings (the full document; absent fields take their defaults).
+/// Changes an account's settings: the body is a JSON merge patch (RFC 7386)
+/// of the settings document. Fields it names are set (objects merged field
+/// by field, `null` takes a field back to its default); fields it does not
+/// name keep their current values, the webhook secret and SMPP login
+/// included.
 #[utoipa::path(
     put,
     path = "/admin/accounts/{id}/settings",
     tag = "admin",
     params(("id" = i64, Path, description = "Account id")),
-    request_body(content = Object, description = "AccountSettings"),
+    request_body(content = Object, description = "A merge patch of AccountSettings"),
     responses(
         (status = 200, body = AccountBody),
         (status = 400, body = ErrorBody),
@@ -216,14 +220,40 @@ pub async fn put_settings(
     JsonBody(value): JsonBody<serde_json::Value>,
 ) -> Result<Json<AccountBody>, ApiError> {
     let mut account = load_account(&state, id).await?;
-    let settings = read_settings(value, &state)?;
-    state
+    check_fields(&value)?;
+    // Merged into the settings as they are when the store holds the
+    // account, so that a concurrent change to other fields is kept.
+    account.settings = state
         .pipeline
         .accounts()
-        .update_settings(id, &settings)
+        .patch_settings(id, |settings| {
+            let mut merged = serde_json::to_value(&*settings).map_err(ApiError::internal)?;
+            merge_patch(&mut merged, &value);
+            *settings = read_settings(merged, &state)?;
+            Ok::<_, ApiError>(())
+        })
         .await?;
-    account.settings = settings;
     Ok(Json(account.into()))
+}
+
+/// Applies a JSON merge patch (RFC 7386) to `target`.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let (serde_json::Value::Object(target), serde_json::Value::Object(patch)) =
+        (&mut *target, patch)
+    else {
+        *target = patch.clone();
+        return;
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            target.remove(key);
+        } else {
+            merge_patch(
+                target.entry(key.clone()).or_insert(serde_json::Value::Null),
+                value,
+            );
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -473,12 +503,21 @@ fn prefixed(mut error: ApiError, prefix: &str) -> ApiError {
 }
 
 /// Reads and validates a settings document (see the module documentation).
+fn read_settings(value: serde_json::Value, state: &AppState) -> Result<AccountSettings, ApiError> {
+    check_fields(&value)?;
+    let settings: AccountSettings = from_value(value)?;
+    validate_settings(&settings, state.config.allow_private_callbacks)?;
+    Ok(settings)
+}
+
+/// Refuses a settings document that is not an object or has unknown
+/// top-level fields.
 ///
 /// `AccountSettings` takes defaults for absent fields and so cannot deny
 /// unknown ones itself: they are found by comparing with the fields a default
 /// document has, so that a typo is refused rather than silently ignored.
-fn read_settings(value: serde_json::Value, state: &AppState) -> Result<AccountSettings, ApiError> {
-    let serde_json::Value::Object(fields) = &value else {
+fn check_fields(value: &serde_json::Value) -> Result<(), ApiError> {
+    let serde_json::Value::Object(fields) = value else {
         return Err(ApiError::bad_request(
             "invalid_field",
             "the settings must be a JSON object",
@@ -492,9 +531,7 @@ fn read_settings(value: serde_json::Value, state: &AppState) -> Result<AccountSe
         )
         .with_field(unknown.clone()));
     }
-    let settings: AccountSettings = from_value(value)?;
-    validate_settings(&settings, state.config.allow_private_callbacks)?;
-    Ok(settings)
+    Ok(())
 }
 
 fn validate_settings(

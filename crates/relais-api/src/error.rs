@@ -36,6 +36,9 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds, sent as `Retry-After` (429).
     pub retry_after: Option<u64>,
+    /// What the refusal is about, when a code and message cannot say it all
+    /// (boxed: errors travel in every `Result`).
+    pub details: Option<Box<serde_json::Value>>,
 }
 
 /// The JSON body of every error.
@@ -53,6 +56,11 @@ pub struct ErrorDetail {
     pub message: String,
     /// The request field at fault, when known (`recipients[2].to`).
     pub field: Option<String>,
+    /// Only on some errors: for `no_valid_recipient`, the send's `counters`
+    /// and the first 1,000 recipients `rejected` (as in a send's answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -67,11 +75,17 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            details: None,
         }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -129,6 +143,7 @@ impl ApiError {
                 code: self.code.to_string(),
                 message: self.message.clone(),
                 field: self.field.clone(),
+                details: self.details.as_deref().cloned(),
             },
         }
     }
@@ -171,6 +186,12 @@ impl From<SendError> for ApiError {
             // The account's stored settings are broken: the operator's problem,
             // not the client's, and not something to show them.
             SendError::Settings(_) => ApiError::internal(e),
+            SendError::IdempotencyKeyReused(_) => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another request: a retry must repeat the \
+                 request exactly, and a new request needs a new key",
+            )
+            .with_field("Idempotency-Key"),
         }
     }
 }

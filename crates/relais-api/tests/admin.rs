@@ -5,7 +5,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{ADMIN_TOKEN, TestApp, mobile, test_config};
 use relais_api::ApiConfig;
-use relais_store::Store;
+use relais_store::{AccountSettings, SmppLogin, Store};
 use serde_json::{Value, json};
 
 async fn create(app: &TestApp, body: Value) -> Value {
@@ -345,6 +345,146 @@ async fn settings_are_validated_before_they_are_stored() {
     app.admin(Method::PUT, &uri, Some(json!([1])))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_field");
+}
+
+#[tokio::test]
+async fn a_partial_settings_put_keeps_the_fields_it_does_not_name() {
+    let app = TestApp::new().await;
+    let uri = format!("/admin/accounts/{}/settings", app.account.id);
+    let hooks = app
+        .call(
+            Method::PUT,
+            "/v1/webhooks",
+            Some(json!({"dlr": "https://example.com/dlr", "inbound": "https://example.com/mo"})),
+        )
+        .await;
+    assert_eq!(hooks.status, StatusCode::OK, "{}", hooks.text());
+    let login = SmppLogin {
+        system_id: "acme01".into(),
+        password_hash: "the-hash".into(),
+        max_binds: 2,
+        throughput_per_second: 100,
+    };
+    app.store
+        .patch_account_settings(app.account.id, &mut |settings| {
+            settings.smpp = Some(login.clone());
+            true
+        })
+        .await
+        .unwrap();
+    let before = app
+        .store
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+
+    let response = app
+        .admin(Method::PUT, &uri, Some(json!({"default_sender": "Acme"})))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["settings"]["default_sender"], "Acme");
+    let after = app
+        .store
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    assert_eq!(after.webhook_secret, before.webhook_secret);
+    assert!(!after.webhook_secret.is_empty());
+    assert_eq!(after.webhooks, before.webhooks);
+    assert_eq!(after.smpp, Some(login.clone()));
+    assert_eq!(
+        after,
+        AccountSettings {
+            default_sender: Some("Acme".into()),
+            ..before.clone()
+        }
+    );
+
+    // Objects merge field by field: the password hash stays; null resets.
+    let response = app
+        .admin(
+            Method::PUT,
+            &uri,
+            Some(json!({"smpp": {"max_binds": 5}, "default_sender": null})),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let after = app
+        .store
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    assert_eq!(
+        after.smpp,
+        Some(SmppLogin {
+            max_binds: 5,
+            ..login
+        })
+    );
+    assert_eq!(after.default_sender, None);
+    assert_eq!(after.webhook_secret, before.webhook_secret);
+}
+
+/// An operator's changes and the client's webhook changes, 50 of each at
+/// once: every one is kept (each request changes only what it names, on the
+/// settings as they are when it is stored, not as read at authentication).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_admin_and_webhook_changes_are_all_kept() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let uri = format!("/admin/accounts/{}/settings", app.account.id);
+    let countries: Vec<String> = (0..50u8)
+        .map(|i| format!("{}{}", char::from(b'A' + i / 26), char::from(b'A' + i % 26)))
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, country) in countries.iter().enumerate() {
+        let (operator, uri, country) = (app.clone(), uri.clone(), country.clone());
+        tasks.spawn(async move {
+            let admin = operator
+                .admin(
+                    Method::PUT,
+                    &uri,
+                    Some(json!({"monthly_limits": {country: i + 1}})),
+                )
+                .await;
+            assert_eq!(admin.status, StatusCode::OK, "{}", admin.text());
+        });
+        let client = app.clone();
+        tasks.spawn(async move {
+            let dlr = format!("https://example.com/dlr/{i}");
+            let hooks = client
+                .call(Method::PUT, "/v1/webhooks", Some(json!({"dlr": dlr})))
+                .await;
+            assert_eq!(hooks.status, StatusCode::OK, "{}", hooks.text());
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let settings = app
+        .store
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    for (i, country) in countries.iter().enumerate() {
+        let limit = settings.monthly_limits.get(&country.parse().unwrap());
+        assert_eq!(limit, Some(&(i as u64 + 1)), "the limit of {country}");
+    }
+    assert!(
+        settings
+            .webhooks
+            .dlr
+            .unwrap()
+            .starts_with("https://example.com/dlr/")
+    );
+    assert!(!settings.webhook_secret.is_empty());
 }
 
 #[tokio::test]

@@ -471,6 +471,35 @@ async fn a_simulation_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_send_left_with_no_recipient_is_refused_117_simulated_or_not() {
+    let app = TestApp::new().await;
+    let blacklisted = NUMBER.parse().unwrap();
+    app.store
+        .add_listed(
+            app.account.id,
+            relais_store::NumberList::Blacklist,
+            &[(blacklisted, vec![])],
+            "stop",
+            0,
+        )
+        .await
+        .unwrap();
+    let pairs = with_login(
+        &app,
+        &[
+            ("sms_text", PROMO),
+            ("sms_recipients", NUMBER),
+            ("sms_type", "FR"),
+        ],
+    );
+    assert_old_error(&old_api(&app, "/api/sms", &pairs).await, "117");
+    let mut simulated = pairs.clone();
+    simulated.push(("request_mode", "simu"));
+    assert_old_error(&old_api(&app, "/api/sms", &simulated).await, "117");
+    app.assert_untouched().await;
+}
+
+#[tokio::test]
 async fn a_repeated_request_id_is_refused_120() {
     let app = TestApp::new().await;
     let pairs = with_login(
@@ -486,6 +515,17 @@ async fn a_repeated_request_id_is_refused_120() {
     assert_eq!(xml_text(&first.text(), "error_code"), Some("000"));
     let again = old_api(&app, "/api/sms", &pairs).await;
     assert_old_error(&again, "120");
+    // The request_id reused for another request: refused the same way.
+    let other = with_login(
+        &app,
+        &[
+            ("sms_text", "Another text STOP au 36180"),
+            ("sms_recipients", NUMBER),
+            ("sms_type", "FR"),
+            ("request_id", "order42"),
+        ],
+    );
+    assert_old_error(&old_api(&app, "/api/sms", &other).await, "120");
     let mut simulated = pairs.clone();
     simulated.push(("request_mode", "simu"));
     assert_old_error(&old_api(&app, "/api/sms", &simulated).await, "120");

@@ -190,6 +190,33 @@ async fn several_recipients_count_duplicates_like_the_native_api() {
 }
 
 #[tokio::test]
+async fn a_send_every_recipient_is_filtered_out_of_is_refused() {
+    let app = TestApp::new().await;
+    let blacklisted = "+40740123456".parse().unwrap();
+    app.store
+        .add_listed(
+            app.account.id,
+            relais_store::NumberList::Blacklist,
+            &[(blacklisted, vec![])],
+            "stop",
+            0,
+        )
+        .await
+        .unwrap();
+    let response = send(
+        &app,
+        json!({"phone": "+40740123456", "shortTextMessage": "C'est le contenu du message SMS"}),
+    )
+    .await;
+    assert_field_errors(
+        &app,
+        &response,
+        json!({"phone": "Numéro de téléphone invalide!"}),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_time_window_schedules_and_expires_the_campaign() {
     let app = TestApp::new().await;
     let id = submitted(

@@ -509,6 +509,24 @@ async fn not_enough_credits_is_minus_three() {
 }
 
 #[tokio::test]
+async fn a_send_with_no_valid_number_is_a_data_error_and_stores_nothing() {
+    let app = TestApp::new().await;
+    let gsm: Vec<Value> = (0..3)
+        .map(|i| json!({"value": format!("999{i}")}))
+        .collect();
+    let body = json!({"sms": {"message": {"text": "Hi"}, "recipients": {"gsm": gsm}}});
+    let refused = app
+        .sf(Method::POST, "/send", Some(body))
+        .await
+        .sf_status(-7);
+    assert_eq!(
+        refused["details"],
+        "no recipient can be sent to (3 invalid)"
+    );
+    app.assert_untouched().await;
+}
+
+#[tokio::test]
 async fn oversized_lists_and_bodies_are_refused() {
     let app = TestApp::with_config(ApiConfig {
         max_recipients: 1,
@@ -785,15 +803,26 @@ async fn the_blacklist_adds_lists_and_removes() {
     );
     assert!(first.get("campaign_id").is_some() && first.get("batch_id").is_some());
 
-    // A blacklisted number is filtered from sends.
-    let sent = app
-        .sf(Method::POST, "/send", Some(json!({"sms": {"message": {"text": "Hi"}, "recipients": {"gsm": [{"value": "33612345678"}]}}})))
+    // A blacklisted number is filtered from sends: a simulation counts it;
+    // a send left with no recipient is refused and stores nothing.
+    let message = json!({"sms": {"message": {"text": "Hi"}, "recipients": {"gsm": [{"value": "33612345678"}]}}});
+    let simulated = app
+        .sf(Method::POST, "/send/simulate", Some(message.clone()))
         .await
         .sf_status(1);
     assert_eq!(
-        (sent["blacklisted"].clone(), sent["sent"].clone()),
+        (simulated["blacklisted"].clone(), simulated["sent"].clone()),
         (json!(1), json!(0))
     );
+    let refused = app
+        .sf(Method::POST, "/send", Some(message))
+        .await
+        .sf_status(-7);
+    assert_eq!(
+        refused["details"],
+        "no recipient can be sent to (1 blacklisted)"
+    );
+    app.assert_untouched().await;
 
     let id = first["id"].as_str().unwrap();
     app.sf(Method::DELETE, &format!("/blacklist/contact/{id}"), None)
@@ -930,6 +959,58 @@ async fn webhooks_set_the_account_s_callback_urls() {
         Some("http://127.0.0.1:9/dlr2")
     );
     assert_eq!(account.settings.webhooks.inbound, None);
+}
+
+/// Webhook changes change only the webhook fields: an operator's changes
+/// made at the same time are all kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_changes_keep_concurrent_settings_changes() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let uri = format!("/admin/accounts/{}/settings", app.account.id);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30u8 {
+        let (admin, uri) = (app.clone(), uri.clone());
+        tasks.spawn(async move {
+            let country = format!("{}{}", char::from(b'A' + i / 26), char::from(b'A' + i % 26));
+            let response = admin
+                .admin(
+                    Method::PUT,
+                    &uri,
+                    Some(json!({"monthly_limits": {country: 1}})),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        });
+        let client = app.clone();
+        tasks.spawn(async move {
+            let (path, method) = match i % 3 {
+                0 => ("/webhook".to_string(), Method::POST),
+                1 => ("/webhook/1".to_string(), Method::PUT),
+                _ => ("/webhook/3".to_string(), Method::DELETE),
+            };
+            let body = (method != Method::DELETE).then(
+                || json!({"webhook": {"type": "DLR", "url": format!("https://example.com/{i}")}}),
+            );
+            client.sf(method, &path, body).await;
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let settings = app
+        .store
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    assert_eq!(
+        settings.monthly_limits.len(),
+        30,
+        "{:?}",
+        settings.monthly_limits
+    );
+    assert_eq!(settings.webhooks.dialect.as_deref(), Some("smsfactor"));
 }
 
 #[tokio::test]

@@ -198,6 +198,117 @@ async fn an_idempotent_retry_answers_the_same_body_and_sends_once() {
 }
 
 #[tokio::test]
+async fn a_key_reused_for_another_request_is_refused_422() {
+    let app = TestApp::new().await;
+    let send = |body: serde_json::Value| {
+        app.raw(
+            Method::POST,
+            "/v1/messages",
+            Some(&app.key),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "order-42"),
+            ],
+            body.to_string(),
+        )
+    };
+    let first = send(json!({"text": "Hello", "to": [mobile(1)]})).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+
+    // Another text, another number, another option: refused, nothing sent.
+    for body in [
+        json!({"text": "Hello!", "to": [mobile(1)]}),
+        json!({"text": "Hello", "to": [mobile(2)]}),
+        json!({"text": "Hello", "to": [mobile(1)], "sender": "Acme"}),
+    ] {
+        let reused = send(body.clone()).await;
+        assert_eq!(
+            reused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            "Idempotency-Key",
+            "{body}"
+        );
+        assert!(reused.headers.get("idempotent-replayed").is_none());
+    }
+    assert_eq!(app.campaign_count().await, 1);
+    assert_eq!(app.balance().await, Some(amount("9.955")));
+
+    // The same request laid out otherwise is a retry, answered again.
+    let retry = app
+        .raw(
+            Method::POST,
+            "/v1/messages",
+            Some(&app.key),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "order-42"),
+            ],
+            format!("{{ \"to\": [\"{}\"],\n  \"text\": \"Hello\" }}", mobile(1)),
+        )
+        .await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.text());
+    assert_eq!(retry.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(retry.json(), first.json());
+    assert_eq!(app.campaign_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_send_with_no_valid_recipient_is_422_and_stores_nothing() {
+    let app = TestApp::new().await;
+    let invalid: Vec<String> = (0..2_000).map(|i| format!("+999{i}")).collect();
+    let response = app
+        .post("/v1/messages", json!({"text": "Hello", "to": invalid}))
+        .await;
+    let field = response.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "no_valid_recipient");
+    assert_eq!(field, "recipients");
+    let body = response.json();
+    let details = &body["error"]["details"];
+    assert_eq!(details["counters"]["total"], 2_000);
+    assert_eq!(details["counters"]["invalid"], 2_000);
+    assert_eq!(details["counters"]["sent"], 0);
+    // The first 1,000 rejections are listed; the counters count them all.
+    assert_eq!(details["rejected"].as_array().unwrap().len(), 1_000);
+    assert_eq!(details["rejected"][0]["to"], "+9990");
+    assert_eq!(details["rejected"][0]["reason"], "invalid");
+    app.assert_untouched().await;
+
+    // Blacklisted only: refused the same way.
+    let listed = app
+        .post("/v1/blacklist", json!({"numbers": [mobile(1)]}))
+        .await;
+    assert!(listed.status.is_success(), "{}", listed.text());
+    let blacklisted = app
+        .post("/v1/messages", json!({"text": "Hello", "to": [mobile(1)]}))
+        .await;
+    blacklisted.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "no_valid_recipient");
+    assert_eq!(
+        blacklisted.json()["error"]["details"]["counters"]["blacklisted"],
+        1
+    );
+    app.assert_untouched().await;
+
+    // A simulation shows the counters of what would be refused.
+    let simulated = app
+        .post(
+            "/v1/messages",
+            json!({"text": "Hello", "to": [mobile(1)], "simulate": true}),
+        )
+        .await;
+    assert_eq!(simulated.status, StatusCode::OK, "{}", simulated.text());
+    assert_eq!(simulated.json()["counters"]["blacklisted"], 1);
+
+    // One valid recipient is a send, whose answer lists 1,000 rejections.
+    let mut to = vec![mobile(2)];
+    to.extend((0..1_500).map(|i| format!("+999{i}")));
+    let sent = app
+        .post("/v1/messages", json!({"text": "Hello", "to": to}))
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text());
+    let sent = sent.json();
+    assert_eq!(sent["counters"]["invalid"], 1_500);
+    assert_eq!(sent["rejected"].as_array().unwrap().len(), 1_000);
+}
+
+#[tokio::test]
 async fn insufficient_credits_is_402_and_stores_nothing() {
     let app = TestApp::new().await;
     // 10 segments at 0.045 each: 0.45 per message, 23 messages cost 10.35.

@@ -257,6 +257,31 @@ pub struct Counters {
     pub country_limit: u64,
 }
 
+impl Counters {
+    /// The non-zero filter counters, "3 invalid, 1 blacklisted" (or
+    /// "none filtered").
+    pub fn filtered_summary(&self) -> String {
+        let parts: Vec<String> = [
+            (self.invalid, "invalid"),
+            (self.duplicated, "duplicated"),
+            (self.not_allowed, "not allowed"),
+            (self.blacklisted, "blacklisted"),
+            (self.npai, "npai"),
+            (self.flood, "flood"),
+            (self.country_limit, "country limit"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect();
+        if parts.is_empty() {
+            "none filtered".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
 /// Why a recipient was left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FilterReason {
@@ -330,7 +355,30 @@ pub struct Plan {
     pub balance_after: Option<Amount>,
 }
 
+/// The most rejections an answer lists: a request of a million invalid
+/// numbers must not get a million-entry answer. The counters count them all.
+pub const MAX_LISTED_REJECTIONS: usize = 1_000;
+
+/// The first [`MAX_LISTED_REJECTIONS`] of `rejections`, those an answer lists.
+pub fn listed_rejections(rejections: &[Rejection]) -> &[Rejection] {
+    &rejections[..rejections.len().min(MAX_LISTED_REJECTIONS)]
+}
+
 impl Plan {
+    /// The plan, if it sends anything: a plan every recipient was filtered
+    /// out of is refused ([`PlanError::NoValidRecipient`]) rather than
+    /// stored as an empty campaign. Applied to every send that commits;
+    /// a simulation may show an empty plan with its counters.
+    pub fn into_sendable(self) -> Result<Plan, PlanError> {
+        if self.messages.is_empty() {
+            return Err(PlanError::NoValidRecipient {
+                counters: self.counters,
+                rejections: self.rejections,
+            });
+        }
+        Ok(self)
+    }
+
     /// True when quiet hours made any message wait past the time requested.
     pub fn is_deferred(&self) -> bool {
         self.messages.iter().any(|m| m.send_at > self.requested_at)
@@ -370,6 +418,14 @@ pub enum PlanError {
     MissingStopMention(optout::MissingMention),
     #[error("not enough credits: {needed} needed, {available} available")]
     InsufficientCredits { needed: Amount, available: Amount },
+    /// Every recipient was filtered out: nothing would be sent (see
+    /// [`Plan::into_sendable`]). Carries what planning found, for the door
+    /// to say why (each rejection, by the recipient's index).
+    #[error("no recipient can be sent to ({})", counters.filtered_summary())]
+    NoValidRecipient {
+        counters: Counters,
+        rejections: Vec<Rejection>,
+    },
 }
 
 impl PlanError {
@@ -389,13 +445,16 @@ impl PlanError {
             PlanError::WindowClosedByQuietHours => "window_closed_by_quiet_hours",
             PlanError::MissingStopMention(_) => "missing_stop_mention",
             PlanError::InsufficientCredits { .. } => "insufficient_credits",
+            PlanError::NoValidRecipient { .. } => "no_valid_recipient",
         }
     }
 
     /// The request field the error is about, when there is one.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            PlanError::NoRecipients | PlanError::TooManyRecipients { .. } => Some("recipients"),
+            PlanError::NoRecipients
+            | PlanError::TooManyRecipients { .. }
+            | PlanError::NoValidRecipient { .. } => Some("recipients"),
             PlanError::MissingText
             | PlanError::EmptyText
             | PlanError::TextTooLong { .. }

@@ -479,6 +479,46 @@ fn a_low_cost_marketing_text_may_carry_no_pub_stop_instead_of_a_stop_number() {
 }
 
 #[test]
+fn a_plan_every_recipient_was_filtered_out_of_is_not_sendable() {
+    let prices = prices();
+    let calendars = Calendars::france_default();
+    let blacklist: HashSet<E164> = [e164("+33611111111")].into();
+    let mut ctx = PlanContext::new(ts(WEEKDAY_MORNING), &prices, &calendars);
+    ctx.blacklist = &blacklist;
+
+    let numbers: Vec<String> = (0..2_000).map(|i| format!("+999{i}")).collect();
+    let mut all: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    all.push("0611111111");
+    let planned = plan::plan(&request("Hi", &all), &ctx).unwrap();
+    assert!(planned.messages.is_empty());
+    let err = planned.into_sendable().unwrap_err();
+    assert_eq!(err.code(), "no_valid_recipient");
+    assert_eq!(err.field(), Some("recipients"));
+    assert_eq!(
+        err.to_string(),
+        "no recipient can be sent to (2000 invalid, 1 blacklisted)"
+    );
+    let PlanError::NoValidRecipient {
+        counters,
+        rejections,
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!((counters.total, counters.sent), (2_001, 0));
+    assert_eq!(rejections.len(), 2_001);
+    // Answers list the first 1,000; the counters count them all.
+    let listed = plan::listed_rejections(&rejections);
+    assert_eq!(listed.len(), plan::MAX_LISTED_REJECTIONS);
+    assert_eq!(listed[0].recipient, 0);
+
+    // One recipient left is enough.
+    all.push("0612345678");
+    let planned = plan::plan(&request("Hi", &all), &ctx).unwrap();
+    assert_eq!(planned.into_sendable().unwrap().messages.len(), 1);
+}
+
+#[test]
 fn smart_encoding_follows_the_request_then_the_account_default() {
     let prices = prices();
     let calendars = Calendars::france_default();

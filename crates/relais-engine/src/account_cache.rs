@@ -239,18 +239,19 @@ impl AccountCache {
         done
     }
 
-    /// Changes the account's settings as stored now, not as cached (a change
-    /// made on another node within the last second is kept), writes them and
-    /// forgets the account. When `change` refuses, nothing is written.
-    pub async fn change_settings<T, E: From<StoreError>>(
+    /// Applies `patch` to the account's settings as stored now, not as
+    /// cached, inside the store's transaction ([`relais_store::patch_settings`]:
+    /// a concurrent change to other fields, on any node, is kept), then
+    /// forgets the account. Answers the settings stored; when `patch`
+    /// refuses, nothing is written.
+    pub async fn patch_settings<E: From<StoreError> + Send>(
         &self,
         id: AccountId,
-        change: impl FnOnce(&mut AccountSettings) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let mut account = self.store.account(id).await?.ok_or(StoreError::NotFound)?;
-        let answer = change(&mut account.settings)?;
-        self.update_settings(id, &account.settings).await?;
-        Ok(answer)
+        patch: impl FnMut(&mut AccountSettings) -> Result<(), E> + Send,
+    ) -> Result<AccountSettings, E> {
+        let done = relais_store::patch_settings(self.store.as_ref(), id, patch).await;
+        self.forget_account(id);
+        done
     }
 
     /// [`Store::set_account_disabled`], then forgets the account.

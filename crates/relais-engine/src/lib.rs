@@ -20,6 +20,7 @@ pub mod events;
 pub mod keys;
 pub mod progress;
 pub mod ratelimit;
+mod request_hash;
 pub mod routing;
 pub mod send;
 pub mod simulator;

@@ -28,13 +28,15 @@ use relais_core::plan::{
 };
 use relais_core::pricing::{self, PriceError, PriceTable, RouteClass};
 use relais_store::{
-    Account, CampaignId, CampaignMeta, IdempotentAnswer, NewCampaign, NumberList, Store, StoreError,
+    Account, CampaignId, CampaignMeta, IdempotencyRecord, IdempotentAnswer, NewCampaign,
+    NumberList, Store, StoreError,
 };
 use tokio::sync::Notify;
 
 use crate::account_cache::AccountCache;
 use crate::clock;
 use crate::commit_batch::{CommitBatcher, MAX_BATCH_MESSAGES, PlannedCampaign};
+use crate::request_hash::request_hash;
 
 /// Recipients up to which planning reads, of the account's blacklist and
 /// NPAI list, only the request's numbers (see [`Pipeline::listed`]).
@@ -99,6 +101,10 @@ pub enum SendError {
     Settings(String),
     #[error(transparent)]
     Store(StoreError),
+    /// The idempotency key answered another request within the window: the
+    /// client reused a key rather than retried a request. Nothing is sent.
+    #[error("idempotency key {0:?} was used for another request")]
+    IdempotencyKeyReused(String),
 }
 
 impl From<StoreError> for SendError {
@@ -203,10 +209,15 @@ impl Pipeline {
         })
     }
 
-    /// Plans `request` for `account` and, unless simulating, commits it.
+    /// Plans `request` for `account` and, unless simulating, commits it. A
+    /// plan every recipient was filtered out of is refused
+    /// ([`PlanError::NoValidRecipient`], see [`Plan::into_sendable`]) and
+    /// stores nothing; a simulation answers it with its counters.
     ///
     /// With `options.meta.idempotency`, a key seen within the idempotency
-    /// window answers [`SendOutcome::Replayed`] and sends nothing; the record's
+    /// window answers [`SendOutcome::Replayed`] and sends nothing, one seen
+    /// for another request fails with [`SendError::IdempotencyKeyReused`]
+    /// (the request's hash is set on the record and stored); the record's
     /// `answer_template` is stored as given, its `since` set from the window
     /// (so that of two requests racing with one key only one commits).
     pub async fn send(
@@ -244,10 +255,12 @@ impl Pipeline {
             return Err(SendError::AccountDisabled);
         }
         let now_ms = clock::now_ms();
-        if let Some(record) = &options.meta.idempotency
-            && let Some(answer) = self.replay(account, &record.key, now_ms).await?
-        {
-            return Ok(SendOutcome::Replayed(answer));
+        if let Some(mut record) = options.meta.idempotency.take() {
+            record.request_hash = request_hash(request, &options.meta);
+            if let Some(answer) = self.replay(account, &record, now_ms).await? {
+                return Ok(SendOutcome::Replayed(answer));
+            }
+            options.meta.idempotency = Some(record);
         }
 
         let mut request = Cow::Borrowed(request);
@@ -279,6 +292,8 @@ impl Pipeline {
                 plan,
             });
         }
+        // Nothing to send is refused, not stored as an empty campaign.
+        let plan = plan.into_sendable()?;
         if let Some(record) = &mut options.meta.idempotency {
             // A record of the key older than the window may be replaced.
             record.since = now_ms - self.settings.idempotency_ttl_ms;
@@ -287,7 +302,7 @@ impl Pipeline {
             }
         }
 
-        let idempotency_key = options.meta.idempotency.as_ref().map(|r| r.key.clone());
+        let idempotency = options.meta.idempotency.clone();
         let committed = if plan.messages.len() > MAX_BATCH_MESSAGES {
             // A transaction of its own, and no copy of the request.
             self.store
@@ -323,11 +338,11 @@ impl Pipeline {
                 })
             }
             // Two requests with one idempotency key raced: the other one committed.
-            Err(StoreError::Conflict(_)) if idempotency_key.is_some() => {
-                let key = idempotency_key.expect("checked above");
-                match self.replay(account, &key, now_ms).await? {
+            Err(StoreError::Conflict(_)) if idempotency.is_some() => {
+                let record = idempotency.expect("checked above");
+                match self.replay(account, &record, now_ms).await? {
                     Some(answer) => Ok(SendOutcome::Replayed(answer)),
-                    None => Err(StoreError::Conflict(key).into()),
+                    None => Err(StoreError::Conflict(record.key).into()),
                 }
             }
             Err(e) => {
@@ -340,14 +355,34 @@ impl Pipeline {
         }
     }
 
+    /// The answer recorded for the key of `record` within the window, if
+    /// any and if it answered the same request (a record without a hash, kept
+    /// from before hashes were stored, is taken to).
     async fn replay(
         &self,
         account: &Account,
-        key: &str,
+        record: &IdempotencyRecord,
         now_ms: i64,
     ) -> Result<Option<IdempotentAnswer>, SendError> {
         let since = now_ms - self.settings.idempotency_ttl_ms;
-        Ok(self.store.idempotent_answer(account.id, key, since).await?)
+        let answer = self
+            .store
+            .idempotent_answer(account.id, &record.key, since)
+            .await?;
+        match answer {
+            Some(answer)
+                if !answer.request_hash.is_empty()
+                    && answer.request_hash != record.request_hash =>
+            {
+                tracing::warn!(
+                    account = account.id,
+                    key = %record.key,
+                    "idempotency key reused for another request: refused"
+                );
+                Err(SendError::IdempotencyKeyReused(record.key.clone()))
+            }
+            answer => Ok(answer),
+        }
     }
 
     /// Plans; a refusal for credits is checked once against the stored

@@ -174,6 +174,7 @@ async fn concurrent_sends_with_one_key_commit_once() {
                 key: "order-7".into(),
                 answer_template: "{campaign_id}".into(),
                 since: 0,
+                request_hash: String::new(),
             }),
             ..options().meta
         },

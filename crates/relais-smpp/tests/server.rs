@@ -561,6 +561,13 @@ async fn refusals_have_their_statuses() {
         assert_eq!(code, status(expected), "{fields:?}");
         assert_eq!(id, None);
     }
+    // Refused submits leave no campaign behind, not even an empty one.
+    let campaigns = fixture
+        .store
+        .campaigns(fixture.account.id, &Default::default(), Page::default())
+        .await
+        .unwrap();
+    assert!(campaigns.is_empty(), "{campaigns:?}");
     // An undecodable submit (destination over 20 characters) names the field.
     let mut body = vec![0, 5, 0];
     body.extend_from_slice(b"Relais\0\x01\x01");

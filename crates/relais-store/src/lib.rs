@@ -11,6 +11,7 @@
 
 mod codec;
 mod commit;
+mod logins;
 pub mod model;
 mod outbox;
 pub mod postgres;
@@ -19,4 +20,4 @@ mod store;
 mod submission;
 
 pub use model::*;
-pub use store::{Store, StoreError, StoreResult};
+pub use store::{SettingsPatch, Store, StoreError, StoreResult, patch_settings};

@@ -336,6 +336,10 @@ pub struct IdempotencyRecord {
     /// [`StoreError::Conflict`](crate::StoreError::Conflict). Doors leave it 0:
     /// the sending pipeline sets it from its configured window.
     pub since: Millis,
+    /// What the request was (hex SHA-256 of its canonical form), so that the
+    /// key reused for another request is told apart from a retry. Doors leave
+    /// it empty: the sending pipeline sets it.
+    pub request_hash: String,
 }
 
 /// What [`Store::commit_campaign`](crate::Store::commit_campaign) commits: the request (for client references)
@@ -606,4 +610,7 @@ pub struct WebhookFacts {
 pub struct IdempotentAnswer {
     pub campaign_id: CampaignId,
     pub body: String,
+    /// The [`IdempotencyRecord::request_hash`] of the request answered; empty
+    /// for a record kept from before hashes were stored.
+    pub request_hash: String,
 }

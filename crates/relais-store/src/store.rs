@@ -28,6 +28,37 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// An edit of an account's settings (see [`Store::patch_account_settings`]):
+/// `false` stores nothing.
+pub type SettingsPatch<'a> = dyn FnMut(&mut AccountSettings) -> bool + Send + 'a;
+
+/// Applies `patch` to the account's current settings with
+/// [`Store::patch_account_settings`], answering the settings stored, or the
+/// patch's own error (then nothing is stored).
+pub async fn patch_settings<E>(
+    store: &dyn Store,
+    id: AccountId,
+    mut patch: impl FnMut(&mut AccountSettings) -> Result<(), E> + Send,
+) -> Result<AccountSettings, E>
+where
+    E: From<StoreError> + Send,
+{
+    let mut refused = None;
+    let settings = store
+        .patch_account_settings(id, &mut |settings| match patch(settings) {
+            Ok(()) => true,
+            Err(e) => {
+                refused = Some(e);
+                false
+            }
+        })
+        .await?;
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(settings),
+    }
+}
+
 /// Durable storage. Every method is one transaction; all times are epoch ms.
 /// Account-scoped reads take the account id and answer `None`/`NotFound` for
 /// another account's records, never their data.
@@ -48,11 +79,33 @@ pub trait Store: Send + Sync + 'static {
     /// The accounts of `ids` that exist, in no particular order, in one
     /// query (the SMPP server re-reads its bound accounts this way).
     async fn accounts_by_ids(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>>;
+    /// Replaces the account's whole settings document (see
+    /// [`patch_account_settings`](Self::patch_account_settings) to change
+    /// some fields without undoing a concurrent change to the others).
     async fn update_account_settings(
         &self,
         id: AccountId,
         settings: &AccountSettings,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.patch_account_settings(id, &mut |current| {
+            *current = settings.clone();
+            true
+        })
+        .await
+        .map(drop)
+    }
+    /// Changes the account's settings in one transaction that holds the
+    /// account's row from reading the current settings to writing them: no
+    /// concurrent change is lost. `patch` edits the current settings; when it
+    /// answers `false` nothing is stored. Answers the settings as they are
+    /// at the end (stored, or left alone). `NotFound` for an unknown account,
+    /// `Conflict` for an SMPP `system_id` another account has. See
+    /// [`patch_settings`] for a patch that can fail with an error of its own.
+    async fn patch_account_settings(
+        &self,
+        id: AccountId,
+        patch: &mut SettingsPatch<'_>,
+    ) -> StoreResult<AccountSettings>;
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()>;
     /// Replaces the SMPP login's `password_hash` if it is still `old`
     /// (nothing else in the settings is written, so a concurrent settings

@@ -453,6 +453,7 @@ async fn one_idempotency_key_commits_once_across_nodes() {
                         key: "order-42".into(),
                         answer_template: r#"{"id":{campaign_id}}"#.into(),
                         since: 0,
+                        request_hash: String::new(),
                     }),
                     ..CampaignMeta::default()
                 };

@@ -268,10 +268,11 @@ reply_text = "Stop"
             json!({ "to": ["0612345678"], "text": "Hi again" }),
         )
         .await;
-    assert_eq!(status, 201, "{again}");
-    assert_eq!(again["counters"]["blacklisted"], 1);
-    assert_eq!(again["counters"]["sent"], 0);
-    assert_eq!(again["cost"], "0");
+    // Nothing left to send to: refused, with the counters saying why.
+    assert_eq!(status, 422, "{again}");
+    assert_eq!(again["error"]["code"], "no_valid_recipient");
+    assert_eq!(again["error"]["details"]["counters"]["blacklisted"], 1);
+    assert_eq!(again["error"]["details"]["counters"]["sent"], 0);
     server.stop();
 }
 

@@ -196,7 +196,9 @@ impl From<SendError> for Refusal {
 /// A planning error on the field it is about.
 fn plan_refusal(e: PlanError) -> Refusal {
     let (field, message) = match &e {
-        PlanError::NoRecipients => ("phone", INVALID_PHONE.to_owned()),
+        PlanError::NoRecipients | PlanError::NoValidRecipient { .. } => {
+            ("phone", INVALID_PHONE.to_owned())
+        }
         PlanError::TooManyRecipients { max } => {
             ("phone", format!("Maximum {max} numéros de téléphone!"))
         }

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use relais_core::encoding::{Encoding, EncodingMode};
 use relais_core::money::Amount;
 use relais_core::plan::{
-    Channel, ChannelOrder, Counters, FilterReason, MessageKind, Plan, PlanError, Recipient,
-    SendRequest,
+    self, Channel, ChannelOrder, Counters, FilterReason, MessageKind, Plan, PlanError, Recipient,
+    Rejection, SendRequest,
 };
 use relais_core::pricing::RouteClass;
 use relais_engine::callback_url::check_callback_url;
-use relais_engine::send::{SendOptions, SendOutcome};
+use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{
     CallbackEvents, CampaignId, CampaignMeta, IdempotencyRecord, IdempotentAnswer, Message,
     MessageStatus, StatusChange,
@@ -218,18 +218,40 @@ impl SendAnswer {
             deferred: plan.is_deferred(),
             encoding: first_text.map(|t| t.encoding),
             segments: first_text.map_or(0, |t| t.segments),
-            rejected: plan
-                .rejections
-                .iter()
-                .map(|r| Rejected {
-                    index: r.recipient,
-                    to: request.recipients[r.recipient as usize].number.clone(),
-                    reason: r.reason.code(),
-                    detail: reason_detail(&r.reason),
-                })
-                .collect(),
+            rejected: rejected(&plan.rejections, request),
         }
     }
+}
+
+/// The first [`MAX_LISTED_REJECTIONS`](plan::MAX_LISTED_REJECTIONS)
+/// rejections, with the numbers as given.
+fn rejected(rejections: &[Rejection], request: &SendRequest) -> Vec<Rejected> {
+    plan::listed_rejections(rejections)
+        .iter()
+        .map(|r| Rejected {
+            index: r.recipient,
+            to: request.recipients[r.recipient as usize].number.clone(),
+            reason: r.reason.code(),
+            detail: reason_detail(&r.reason),
+        })
+        .collect()
+}
+
+/// A send's error; one with no recipient left to send to carries the
+/// counters and the rejections (as a send's answer would).
+fn send_error(error: SendError, request: &SendRequest) -> ApiError {
+    if let SendError::Plan(PlanError::NoValidRecipient {
+        counters,
+        rejections,
+    }) = &error
+    {
+        let details = serde_json::json!({
+            "counters": counters,
+            "rejected": rejected(rejections, request),
+        });
+        return ApiError::from(error).with_details(details);
+    }
+    ApiError::from(error)
 }
 
 /// Why a recipient was left out, for a person.
@@ -302,13 +324,15 @@ fn replayed(answer: IdempotentAnswer) -> Response {
 /// 201 with the campaign (200 when `simulate`). With an `Idempotency-Key`
 /// header, a retry within the idempotency window (24 hours by default)
 /// answers the first answer again (header `Idempotent-Replayed: true`) and
-/// sends nothing.
+/// sends nothing; the key reused for another request (another text, number,
+/// option…: the request as read, not its layout) is refused, 422
+/// `idempotency_key_reused`, and sends nothing.
 #[utoipa::path(
     post,
     path = "/v1/messages",
     tag = "messages",
     request_body = SendBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key answers the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key with the same request answers the first answer; with another request, 422 idempotency_key_reused")),
     responses(
         (status = 201, description = "Accepted and stored", body = SendAnswer),
         (status = 200, description = "Simulated: nothing stored", body = SendAnswer),
@@ -317,7 +341,7 @@ fn replayed(answer: IdempotentAnswer) -> Response {
         (status = 402, description = "Not enough credits", body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 422, description = "Refused by planning", body = ErrorBody),
+        (status = 422, description = "Refused by planning, or the Idempotency-Key used for another request", body = ErrorBody),
         (status = 429, body = ErrorBody)
     ),
     security(("api_key" = []))
@@ -343,6 +367,7 @@ pub async fn send(
                 key: format!("api:{key}"),
                 answer_template: String::new(),
                 since: 0,
+                request_hash: String::new(),
             });
             let render =
                 |plan: &Plan| answer_template(&SendAnswer::new(None, false, plan, &request));
@@ -357,21 +382,21 @@ pub async fn send(
                     },
                     &render,
                 )
-                .await?
+                .await
+                .map_err(|e| send_error(e, &request))?
         }
-        None => {
-            pipeline
-                .send(
-                    account,
-                    &request,
-                    SendOptions {
-                        simulate,
-                        meta,
-                        ..SendOptions::default()
-                    },
-                )
-                .await?
-        }
+        None => pipeline
+            .send(
+                account,
+                &request,
+                SendOptions {
+                    simulate,
+                    meta,
+                    ..SendOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| send_error(e, &request))?,
     };
     match outcome {
         SendOutcome::Replayed(answer) => Ok(replayed(answer)),

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use rand::RngCore;
 use relais_engine::callback_url::check_callback_url;
-use relais_store::{AccountSettings, CallbackEvents, WebhookUrls};
+use relais_store::{CallbackEvents, WebhookUrls};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -138,37 +138,37 @@ pub async fn put_webhooks(
         )
         .with_field("secret"));
     }
-    let change = |settings: &mut AccountSettings| {
-        let shown = match body.secret {
-            Some(secret) => {
-                settings.webhook_secret = secret;
-                None
-            }
-            None if settings.webhook_secret.is_empty() => {
-                settings.webhook_secret = generate_secret();
-                Some(settings.webhook_secret.clone())
-            }
-            None => None,
-        };
-        let current = &settings.webhooks;
-        settings.webhooks = WebhookUrls {
-            dlr: body.dlr,
-            inbound: body.inbound,
-            dialect: None,
-            callback_events: body.callback_events.unwrap_or(current.callback_events),
-            batch_max: match body.batch_max {
-                Some(n) => (n > 1).then_some(n),
-                None => current.batch_max,
-            },
-        };
-        Ok::<_, ApiError>(WebhooksAnswer::new(settings.webhooks.clone(), true, shown))
-    };
-    let answer = state
+    // Applied to the settings as they are when the store holds the account:
+    // only the webhook fields change, and a concurrent change is kept.
+    let mut shown = None;
+    let settings = state
         .pipeline
         .accounts()
-        .change_settings(caller.account.id, change)
+        .patch_settings(caller.account.id, |settings| {
+            shown = None;
+            match &body.secret {
+                Some(secret) => settings.webhook_secret = secret.clone(),
+                None if settings.webhook_secret.is_empty() => {
+                    settings.webhook_secret = generate_secret();
+                    shown = Some(settings.webhook_secret.clone());
+                }
+                None => {}
+            }
+            let current = &settings.webhooks;
+            settings.webhooks = WebhookUrls {
+                dlr: body.dlr.clone(),
+                inbound: body.inbound.clone(),
+                dialect: None,
+                callback_events: body.callback_events.unwrap_or(current.callback_events),
+                batch_max: match body.batch_max {
+                    Some(n) => (n > 1).then_some(n),
+                    None => current.batch_max,
+                },
+            };
+            Ok::<_, ApiError>(())
+        })
         .await?;
-    Ok(Json(answer))
+    Ok(Json(WebhooksAnswer::new(settings.webhooks, true, shown)))
 }
 
 /// 32 random bytes, hex-encoded.

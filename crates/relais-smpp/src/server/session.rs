@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use jiff::Timestamp;
-use relais_core::plan::SendRequest;
+use relais_core::plan::{PlanError, SendRequest};
 use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{Account, AccountId, CampaignMeta};
 use rusmpp::pdus::{
@@ -832,12 +832,6 @@ async fn submit_to_pipeline(
                 let address = submit.destinations.get(r.recipient as usize)?;
                 Some((address.clone(), submit::status_of_rejection(&r.reason)))
             }));
-            if plan.messages.is_empty() {
-                let status = unsuccessful
-                    .first()
-                    .map_or(status::INVALID_DESTINATION, |(_, s)| *s);
-                return refused(status);
-            }
             Answer::Accepted {
                 id: id.to_string(),
                 multi,
@@ -852,6 +846,11 @@ async fn submit_to_pipeline(
         Ok(SendOutcome::Planned {
             campaign_id: None, ..
         }) => refused(status::SYSTEM_ERROR),
+        // Every destination left out (nothing stored): the status of the
+        // first, those this door refused itself coming first.
+        Err(SendError::Plan(PlanError::NoValidRecipient { .. })) if !pending.refused.is_empty() => {
+            refused(pending.refused[0].1)
+        }
         Err(e) => {
             let status = submit::status_of_error(&e);
             match e {

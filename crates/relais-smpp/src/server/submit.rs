@@ -55,8 +55,15 @@ pub fn status_of_error(error: &SendError) -> u32 {
             PlanError::WindowClosedByQuietHours => QUIET_HOURS,
             PlanError::MissingStopMention(_) => MISSING_STOP_MENTION,
             PlanError::InsufficientCredits { .. } => status::SUBMIT_FAILED,
+            // Why the first destination was left out.
+            PlanError::NoValidRecipient { rejections, .. } => {
+                rejections.first().map_or(status::INVALID_DESTINATION, |r| {
+                    status_of_rejection(&r.reason)
+                })
+            }
         },
-        SendError::AccountDisabled => status::SUBMIT_FAILED,
+        // The SMPP server sends no idempotency key.
+        SendError::AccountDisabled | SendError::IdempotencyKeyReused(_) => status::SUBMIT_FAILED,
         SendError::Settings(_) | SendError::Store(_) => status::SYSTEM_ERROR,
     }
 }

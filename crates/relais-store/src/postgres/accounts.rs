@@ -6,10 +6,11 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::codec::{constraint_error, corrupt, limit_offset};
+use crate::logins::{TAKEN_LOGINS, refuse_taken};
 use crate::model::{
     Account, AccountId, AccountSettings, ApiKey, LedgerEntry, Millis, NewAccount, Page,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::{SettingsPatch, StoreError, StoreResult};
 
 /// The columns [`account_from_row`] reads, from `accounts AS a`. The settings
 /// are JSONB, read back as their text.
@@ -53,8 +54,22 @@ fn settings_json(settings: &AccountSettings) -> StoreResult<String> {
     serde_json::to_string(settings).map_err(|e| corrupt("settings", e))
 }
 
+/// Account creations take turns (a transaction-level advisory lock, held
+/// until commit), so that the check that names and e-mails stay one
+/// namespace (see `crate::logins`) cannot race another node's.
 pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> StoreResult<Account> {
     let settings = settings_json(&new.settings)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CREATE_ACCOUNT_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let taken: bool = sqlx::query_scalar(TAKEN_LOGINS)
+        .bind(&new.name)
+        .bind(&new.email)
+        .fetch_one(&mut *tx)
+        .await?;
+    refuse_taken(taken, &new)?;
     // One statement: the account and its opening balance in the ledger.
     let id: i64 = sqlx::query_scalar(
         "WITH account AS (
@@ -72,7 +87,7 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
     .bind(new.sandbox)
     .bind(&settings)
     .bind(now)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(constraint_error(|| {
         format!(
@@ -80,6 +95,7 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
             new.name
         )
     }))?;
+    tx.commit().await?;
     Ok(Account {
         id,
         name: new.name,
@@ -91,6 +107,9 @@ pub(super) async fn create(pool: &PgPool, new: NewAccount, now: Millis) -> Store
         created_at: now,
     })
 }
+
+/// The advisory lock account creations take (any constant unique to it).
+const CREATE_ACCOUNT_LOCK: i64 = 0x7265_6c61_6973_0001;
 
 /// The accounts of `ids`, in one statement.
 pub(super) async fn by_ids(
@@ -170,20 +189,35 @@ pub(super) async fn all(pool: &PgPool) -> StoreResult<Vec<Account>> {
     .collect()
 }
 
-pub(super) async fn update_settings(
+/// The account's row is locked (`FOR UPDATE`) from the read to the write.
+pub(super) async fn patch_settings(
     pool: &PgPool,
     id: AccountId,
-    settings: &AccountSettings,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE accounts SET settings = $1::jsonb WHERE id = $2")
-        .bind(settings_json(settings)?)
+    patch: &mut SettingsPatch<'_>,
+) -> StoreResult<AccountSettings> {
+    let mut tx = pool.begin().await?;
+    let current: String =
+        sqlx::query_scalar("SELECT settings::text FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+    let current: AccountSettings =
+        serde_json::from_str(&current).map_err(|e| corrupt("settings", e))?;
+    let mut settings = current.clone();
+    if !patch(&mut settings) {
+        return Ok(current);
+    }
+    sqlx::query("UPDATE accounts SET settings = $1::jsonb WHERE id = $2")
+        .bind(settings_json(&settings)?)
         .bind(id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(constraint_error(|| {
-            "another account with this SMPP system_id".into()
+            "another account with this SMPP system_id".to_string()
         }))?;
-    found(done.rows_affected())
+    tx.commit().await?;
+    Ok(settings)
 }
 
 pub(super) async fn set_disabled(pool: &PgPool, id: AccountId, disabled: bool) -> StoreResult<()> {

@@ -123,7 +123,8 @@ fn message_from_row(row: &PgRow) -> StoreResult<Message> {
 /// `$1` account, `$2`..`$20` the campaign's columns, `$21`..`$23` the texts,
 /// `$24`..`$30` the messages, `$31`/`$32` how many are queued and scheduled,
 /// `$33`..`$35` the idempotency key, answer and window start (NULL key: none),
-/// `$36` the reply URL, `$37` the channel order, `$38` the callback events.
+/// `$36` the reply URL, `$37` the channel order, `$38` the callback events,
+/// `$39` the request hash of the idempotency record.
 ///
 /// A live record of the idempotency key (created since the window start)
 /// makes the commit fail; a stale one is replaced. Of two sends with one key
@@ -169,12 +170,12 @@ const INSERT_CAMPAIGN: &str = "WITH campaign AS (
          INSERT INTO ledger (account_id, amount, reason, campaign_id, at)
          SELECT $1, -$19::bigint, 'campaign', campaign.id, $20 FROM campaign WHERE $19 <> 0),
      idempotent AS (
-         INSERT INTO idempotency (account_id, key, campaign_id, body, created_at)
-         SELECT $1, $33, campaign.id, replace($34, '{campaign_id}', campaign.id::text), $20
+         INSERT INTO idempotency (account_id, key, campaign_id, body, created_at, request_hash)
+         SELECT $1, $33, campaign.id, replace($34, '{campaign_id}', campaign.id::text), $20, $39
          FROM campaign WHERE $33::text IS NOT NULL
          ON CONFLICT (account_id, key) DO UPDATE SET
              campaign_id = excluded.campaign_id, body = excluded.body,
-             created_at = excluded.created_at
+             created_at = excluded.created_at, request_hash = excluded.request_hash
          WHERE idempotency.created_at < $35
          RETURNING 1)
      SELECT id, EXISTS (SELECT 1 FROM idempotent) AS recorded FROM campaign";
@@ -313,6 +314,7 @@ async fn commit_one(conn: &mut PgConnection, new: &NewCampaign<'_>) -> StoreResu
         .bind(&meta.reply_url)
         .bind(plan.channels.as_str())
         .bind(meta.callback_events.map(CallbackEvents::as_str))
+        .bind(idempotency.map_or("", |r| r.request_hash.as_str()))
         .fetch_one(&mut *conn)
         .await
         .map_err(constraint_error(|| "a campaign".into()))?;
@@ -363,7 +365,7 @@ pub(super) async fn idempotent_answer(
     since: Millis,
 ) -> StoreResult<Option<IdempotentAnswer>> {
     let row = sqlx::query(
-        "SELECT campaign_id, body FROM idempotency
+        "SELECT campaign_id, body, request_hash FROM idempotency
          WHERE account_id = $1 AND key = $2 AND created_at >= $3",
     )
     .bind(account_id)
@@ -375,6 +377,7 @@ pub(super) async fn idempotent_answer(
         Ok(IdempotentAnswer {
             campaign_id: row.try_get("campaign_id")?,
             body: row.try_get("body")?,
+            request_hash: row.try_get("request_hash")?,
         })
     })
     .transpose()

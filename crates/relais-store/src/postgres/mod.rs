@@ -44,7 +44,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor};
 
 use crate::model::*;
-use crate::store::{Store, StoreError, StoreResult};
+use crate::store::{SettingsPatch, Store, StoreError, StoreResult};
 
 /// How [`PostgresStore::connect`] connects.
 #[derive(Debug, Clone)]
@@ -180,12 +180,12 @@ impl Store for PostgresStore {
         accounts::by_ids(&mut conn, ids).await
     }
 
-    async fn update_account_settings(
+    async fn patch_account_settings(
         &self,
         id: AccountId,
-        settings: &AccountSettings,
-    ) -> StoreResult<()> {
-        accounts::update_settings(&self.pool, id, settings).await
+        patch: &mut SettingsPatch<'_>,
+    ) -> StoreResult<AccountSettings> {
+        accounts::patch_settings(&self.pool, id, patch).await
     }
 
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()> {

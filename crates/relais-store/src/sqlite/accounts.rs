@@ -6,10 +6,11 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::codec::{constraint_error, corrupt, limit_offset};
+use crate::logins::{TAKEN_LOGINS, refuse_taken};
 use crate::model::{
     Account, AccountId, AccountSettings, ApiKey, LedgerEntry, Millis, NewAccount, Page,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::{SettingsPatch, StoreError, StoreResult};
 
 pub(super) fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
     let settings: &str = row.try_get("settings")?;
@@ -50,7 +51,13 @@ pub(super) async fn create(
     now: Millis,
 ) -> StoreResult<Account> {
     let settings = settings_json(&new.settings)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let taken: bool = sqlx::query_scalar(TAKEN_LOGINS)
+        .bind(&new.name)
+        .bind(&new.email)
+        .fetch_one(&mut *tx)
+        .await?;
+    refuse_taken(taken, &new)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO accounts (name, email, balance, sandbox, settings, created_at)
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -146,20 +153,36 @@ pub(super) async fn all(pool: &SqlitePool) -> StoreResult<Vec<Account>> {
         .collect()
 }
 
-pub(super) async fn update_settings(
+/// Holds the write lock from the read (`BEGIN IMMEDIATE`), which the single
+/// writer connection would give anyway, and which also keeps out another
+/// process writing the same file.
+pub(super) async fn patch_settings(
     pool: &SqlitePool,
     id: AccountId,
-    settings: &AccountSettings,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE accounts SET settings = ? WHERE id = ?")
-        .bind(settings_json(settings)?)
+    patch: &mut SettingsPatch<'_>,
+) -> StoreResult<AccountSettings> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let current: String = sqlx::query_scalar("SELECT settings FROM accounts WHERE id = ?")
         .bind(id)
-        .execute(pool)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let current: AccountSettings =
+        serde_json::from_str(&current).map_err(|e| corrupt("settings", e))?;
+    let mut settings = current.clone();
+    if !patch(&mut settings) {
+        return Ok(current);
+    }
+    sqlx::query("UPDATE accounts SET settings = ? WHERE id = ?")
+        .bind(settings_json(&settings)?)
+        .bind(id)
+        .execute(&mut *tx)
         .await
         .map_err(constraint_error(|| {
             "another account with this SMPP system_id".to_string()
         }))?;
-    found(done.rows_affected())
+    tx.commit().await?;
+    Ok(settings)
 }
 
 pub(super) async fn set_disabled(

@@ -430,10 +430,10 @@ async fn insert(
     // A stale record of a key (see `key_is_live`) now answers for its new campaign.
     execute_values(
         &mut *conn,
-        "INSERT INTO idempotency (account_id, key, campaign_id, body, created_at) ",
+        "INSERT INTO idempotency (account_id, key, campaign_id, body, created_at, request_hash) ",
         " ON CONFLICT (account_id, key) DO UPDATE SET
               campaign_id = excluded.campaign_id, body = excluded.body,
-              created_at = excluded.created_at",
+              created_at = excluded.created_at, request_hash = excluded.request_hash",
         &keyed,
         |values, (id, new, record)| {
             values
@@ -445,7 +445,8 @@ async fn insert(
                         .answer_template
                         .replace("{campaign_id}", &id.to_string()),
                 )
-                .push_bind(new.now);
+                .push_bind(new.now)
+                .push_bind(record.request_hash.as_str());
         },
     )
     .await?;
@@ -459,7 +460,7 @@ pub(super) async fn idempotent_answer(
     since: Millis,
 ) -> StoreResult<Option<IdempotentAnswer>> {
     let row = sqlx::query(
-        "SELECT campaign_id, body FROM idempotency
+        "SELECT campaign_id, body, request_hash FROM idempotency
          WHERE account_id = ? AND key = ? AND created_at >= ?",
     )
     .bind(account_id)
@@ -471,6 +472,7 @@ pub(super) async fn idempotent_answer(
         Ok(IdempotentAnswer {
             campaign_id: row.try_get("campaign_id")?,
             body: row.try_get("body")?,
+            request_hash: row.try_get("request_hash")?,
         })
     })
     .transpose()

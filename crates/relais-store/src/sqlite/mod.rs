@@ -36,7 +36,7 @@ use sqlx::sqlite::{
 };
 
 use crate::model::*;
-use crate::store::{Store, StoreResult};
+use crate::store::{SettingsPatch, Store, StoreResult};
 
 /// How much a commit survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -191,12 +191,12 @@ impl Store for SqliteStore {
         accounts::by_ids(&mut conn, &outbox::json_ids(ids)?).await
     }
 
-    async fn update_account_settings(
+    async fn patch_account_settings(
         &self,
         id: AccountId,
-        settings: &AccountSettings,
-    ) -> StoreResult<()> {
-        accounts::update_settings(&self.writer, id, settings).await
+        patch: &mut SettingsPatch<'_>,
+    ) -> StoreResult<AccountSettings> {
+        accounts::patch_settings(&self.writer, id, patch).await
     }
 
     async fn set_account_disabled(&self, id: AccountId, disabled: bool) -> StoreResult<()> {

@@ -30,6 +30,8 @@ macro_rules! conformance_tests {
             smpp_logins_by_system_id,
             accounts_by_ids_in_one_read,
             smpp_password_hash_replaced_only_if_unchanged,
+            settings_patches_lose_no_concurrent_change,
+            names_and_emails_are_one_namespace,
             credits_and_ledger,
             api_keys_by_hash_and_revocation,
             commit_stores_campaign_messages_and_debit,
@@ -549,6 +551,143 @@ pub async fn smpp_logins_by_system_id(store: Arc<dyn Store>) {
     );
 }
 
+/// 100 patches of one field, each adding one to it, interleaved with 100
+/// patches of other fields: each applies to the settings as the one before
+/// left them, none is lost. A refused patch stores nothing.
+pub async fn settings_patches_lose_no_concurrent_change(store: Arc<dyn Store>) {
+    let acme = new_account(&*store, "acme", None).await;
+    let tasks: Vec<_> = (0..200u32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .patch_account_settings(acme.id, &mut |settings| {
+                        if i % 2 == 0 {
+                            *settings.monthly_limits.entry(Country::FR).or_insert(0) += 1;
+                        } else {
+                            settings.webhooks.dlr = Some(format!("https://acme.example/{i}"));
+                            settings.webhook_secret = format!("secret-{i}");
+                        }
+                        true
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let stored = store.account(acme.id).await.unwrap().unwrap().settings;
+    assert_eq!(stored.monthly_limits.get(&Country::FR), Some(&100));
+    let last = stored.webhooks.dlr.as_deref().unwrap();
+    assert_eq!(
+        last.strip_prefix("https://acme.example/"),
+        stored.webhook_secret.strip_prefix("secret-"),
+        "both fields of one patch are applied together"
+    );
+    // Each patch answered the settings it stored: the counts seen are 1 to 100.
+    let mut seen: Vec<u64> = answers
+        .iter()
+        .step_by(2)
+        .map(|s| s.monthly_limits[&Country::FR])
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=100).collect::<Vec<u64>>());
+
+    let declined = store
+        .patch_account_settings(acme.id, &mut |settings| {
+            settings.mobile_only = true;
+            false
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        declined, stored,
+        "a declined patch answers the settings as they are"
+    );
+    assert_eq!(
+        store.account(acme.id).await.unwrap().unwrap().settings,
+        stored
+    );
+    let missing = store
+        .patch_account_settings(acme.id + 100, &mut |_| true)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+
+    // A patch's own error is its caller's, and stores nothing.
+    let refused = patch_settings(&*store, acme.id, |settings| {
+        settings.mobile_only = true;
+        Err(StoreError::Corrupt("refused by the patch".into()))
+    })
+    .await;
+    assert!(matches!(refused, Err(StoreError::Corrupt(what)) if what == "refused by the patch"));
+    assert!(
+        !store
+            .account(acme.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings
+            .mobile_only
+    );
+}
+
+/// A name may not be another account's e-mail, nor an e-mail another's name
+/// (a client logs in with either), even when both are created at once.
+pub async fn names_and_emails_are_one_namespace(store: Arc<dyn Store>) {
+    let with_email = |name: &str, email: Option<&str>| NewAccount {
+        email: email.map(Into::into),
+        ..NewAccount::new(name, None)
+    };
+    let acme = store
+        .create_account(with_email("acme", Some("ops@acme.example")), 0)
+        .await
+        .unwrap();
+    for taken in [
+        with_email("ops@acme.example", None),
+        with_email("beta", Some("acme")),
+        with_email("ops@acme.example", Some("ops@beta.example")),
+    ] {
+        assert!(
+            matches!(
+                store.create_account(taken.clone(), 0).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{taken:?}"
+        );
+    }
+    assert_eq!(store.accounts().await.unwrap().len(), 1);
+    assert_eq!(
+        store.account_by_login("ops@acme.example").await.unwrap(),
+        Some(acme)
+    );
+
+    // Created at once, a name and an e-mail that are equal: one only.
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            let new = if i % 2 == 0 {
+                with_email(&format!("x{i}"), Some("shared@example.com"))
+            } else {
+                with_email("shared@example.com", None)
+            };
+            tokio::spawn(async move { store.create_account(new, 0).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.accounts().await.unwrap().len(), 2);
+}
+
 pub async fn credits_and_ledger(store: Arc<dyn Store>) {
     let store = &*store;
     let acme = new_account(store, "acme", Some(units(10))).await;
@@ -725,6 +864,7 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
             key: "key-1".into(),
             answer_template: r#"{"ticket":"{campaign_id}"}"#.into(),
             since: 0,
+            request_hash: "hash-of-the-request".into(),
         }),
     };
     let new = NewCampaign {
@@ -851,7 +991,8 @@ pub async fn commit_stores_campaign_messages_and_debit(store: Arc<dyn Store>) {
         answer,
         IdempotentAnswer {
             campaign_id: id,
-            body: format!(r#"{{"ticket":"{id}"}}"#)
+            body: format!(r#"{{"ticket":"{id}"}}"#),
+            request_hash: "hash-of-the-request".into(),
         }
     );
     assert_eq!(
@@ -974,6 +1115,7 @@ pub async fn commit_without_credits_stores_nothing(store: Arc<dyn Store>) {
             key: "k".into(),
             answer_template: "{campaign_id}".into(),
             since: 0,
+            request_hash: String::new(),
         }),
         ..meta("api")
     };
@@ -1099,6 +1241,8 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
             key: "order-42".into(),
             answer_template: r#"{"id":{campaign_id}}"#.into(),
             since,
+            // Told apart by their window, to see which record is kept.
+            request_hash: format!("hash-{since}"),
         }),
         ..meta("api")
     };
@@ -1154,6 +1298,7 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(answer.campaign_id, first);
+    assert_eq!(answer.request_hash, format!("hash-{}", at(-3600)));
     assert_eq!(
         store.status_totals().await.unwrap().values().sum::<u64>(),
         1
@@ -1188,7 +1333,8 @@ pub async fn idempotency_keys_are_unique_while_live(store: Arc<dyn Store>) {
         answer,
         IdempotentAnswer {
             campaign_id: second,
-            body: format!(r#"{{"id":{second}}}"#)
+            body: format!(r#"{{"id":{second}}}"#),
+            request_hash: format!("hash-{}", at(1)),
         }
     );
     assert_eq!(
@@ -1355,6 +1501,7 @@ pub async fn batch_refuses_a_key_used_earlier_in_it(store: Arc<dyn Store>) {
             key: key.into(),
             answer_template: r#"{"id":{campaign_id}}"#.into(),
             since: at(-3600),
+            request_hash: String::new(),
         }),
         ..meta("api")
     };
@@ -1403,7 +1550,8 @@ pub async fn batch_refuses_a_key_used_earlier_in_it(store: Arc<dyn Store>) {
                 .unwrap(),
             Some(IdempotentAnswer {
                 campaign_id: id,
-                body: format!(r#"{{"id":{id}}}"#)
+                body: format!(r#"{{"id":{id}}}"#),
+                request_hash: String::new(),
             })
         );
     }

@@ -134,13 +134,16 @@ pub fn run_account(command: AccountCommand, overrides: &Overrides) -> ExitCode {
                 max_binds,
                 throughput,
             } => {
-                let mut account = find(store.as_ref(), &account).await?;
+                let account = find(store.as_ref(), &account).await?;
                 let login = relais_smpp::server::store_backed::login(
                     &system_id, &password, max_binds, throughput,
                 )?;
-                account.settings.smpp = Some(login);
+                // Only the SMPP login changes, whatever changed meanwhile.
                 store
-                    .update_account_settings(account.id, &account.settings)
+                    .patch_account_settings(account.id, &mut |settings| {
+                        settings.smpp = Some(login.clone());
+                        true
+                    })
                     .await
                     .map_err(|e| e.to_string())?;
                 println!("account {} binds over SMPP as {system_id:?}", account.name);

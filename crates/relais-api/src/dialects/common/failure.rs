@@ -19,6 +19,9 @@ macro_rules! failure_from_send_and_store {
                     }
                     SendError::Store(e) => e.into(),
                     SendError::Settings(_) => $crate::error::ApiError::internal(e).into(),
+                    e @ SendError::IdempotencyKeyReused(_) => {
+                        $crate::error::ApiError::from(e).into()
+                    }
                 }
             }
         }

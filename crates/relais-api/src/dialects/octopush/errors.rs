@@ -217,6 +217,10 @@ impl From<SendError> for Failure {
         match e {
             SendError::Plan(e) => plan_failure(&e),
             SendError::AccountDisabled => AuthError::AccountDisabled.into(),
+            // Octopush refuses any repeat of a request_id, the same request or not.
+            SendError::IdempotencyKeyReused(_) => {
+                Failure::new(Code::DUPLICATE_REQUEST, StatusCode::CONFLICT)
+            }
             other => Failure::internal(other),
         }
     }
@@ -238,6 +242,9 @@ fn plan_failure(e: &PlanError) -> Failure {
             (code, StatusCode::UNPROCESSABLE_ENTITY)
         }
         PlanError::InsufficientCredits { .. } => (Code::NO_CREDIT, StatusCode::PAYMENT_REQUIRED),
+        PlanError::NoValidRecipient { .. } => {
+            (Code::NO_VALID_NUMBER, StatusCode::UNPROCESSABLE_ENTITY)
+        }
         PlanError::NotGsm7(_)
         | PlanError::ControlCharacter { .. }
         | PlanError::SendTimeInPast

@@ -18,8 +18,9 @@
 //! - `request_id` deduplicates through the store's idempotency keys
 //!   (`octopush:<request_id>`, within relais' idempotency window): a repeat
 //!   sends nothing and answers 120.
-//! - A request none of whose numbers is valid is refused (117) and stores
-//!   nothing; otherwise invalid numbers are left out and reported.
+//! - A request none of whose recipients is left to send to (invalid,
+//!   blacklisted, …: the pipeline's rule) is refused (117), simulated or
+//!   not, and stores nothing; otherwise those left out are reported.
 //! - `with_replies` is accepted and changes nothing: replies always reach the
 //!   account's inbound webhook.
 
@@ -32,10 +33,9 @@ pub use callbacks::render_callback;
 
 use axum::Router;
 use axum::http::StatusCode;
-use relais_core::number::{self, NumberPolicy};
 use relais_core::optout::OptOutPolicy;
 use relais_core::plan::{Plan, SendRequest};
-use relais_engine::send::{SendOptions, SendOutcome};
+use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{CampaignId, CampaignMeta, IdempotencyRecord};
 
 use crate::auth::Caller;
@@ -97,18 +97,6 @@ pub struct Sent {
 /// Sends through the pipeline (see the module documentation for what this
 /// door decides).
 async fn send(state: &AppState, caller: &Caller, send: &Send) -> Result<Sent, Failure> {
-    let region = caller.account.settings.default_region;
-    let any_valid = send
-        .request
-        .recipients
-        .iter()
-        .any(|r| number::normalize(&r.number, region, NumberPolicy::default()).is_ok());
-    if !any_valid {
-        return Err(Failure::new(
-            Code::NO_VALID_NUMBER,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
-    }
     let options = SendOptions {
         simulate: send.simulate,
         meta: CampaignMeta {
@@ -119,6 +107,7 @@ async fn send(state: &AppState, caller: &Caller, send: &Send) -> Result<Sent, Fa
                 key: format!("octopush:{id}"),
                 answer_template: "{campaign_id}".into(),
                 since: 0,
+                request_hash: String::new(),
             }),
             ..CampaignMeta::default()
         },
@@ -129,6 +118,16 @@ async fn send(state: &AppState, caller: &Caller, send: &Send) -> Result<Sent, Fa
         .send(&caller.account, &send.request, options)
         .await?
     {
+        // A simulation is refused as the send would be (117).
+        SendOutcome::Planned {
+            campaign_id: None,
+            plan,
+        } => Ok(Sent {
+            campaign_id: None,
+            plan: plan
+                .into_sendable()
+                .map_err(|e| Failure::from(SendError::Plan(e)))?,
+        }),
         SendOutcome::Planned { campaign_id, plan } => Ok(Sent { campaign_id, plan }),
         SendOutcome::Replayed(_) => {
             Err(Failure::new(Code::DUPLICATE_REQUEST, StatusCode::CONFLICT))

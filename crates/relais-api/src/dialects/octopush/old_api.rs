@@ -52,7 +52,7 @@ use jiff::Timestamp;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use relais_core::money::Amount;
-use relais_core::plan::{MessageKind, Recipient, SendRequest};
+use relais_core::plan::{self, MessageKind, Recipient, SendRequest};
 use relais_core::pricing::RouteClass;
 use relais_store::Account;
 use sha1::{Digest, Sha1};
@@ -348,8 +348,7 @@ fn sms_answer(caller: &Caller, send: &Send, sent: &Sent, format: Format) -> Valu
                 .into()
         })
         .collect();
-    let failures: Vec<Value> = plan
-        .rejections
+    let failures: Vec<Value> = plan::listed_rejections(&plan.rejections)
         .iter()
         .filter_map(|r| {
             let code = recipient_code(&r.reason, plan.route_class)?;

@@ -54,7 +54,8 @@ async fn from_body(
 }
 
 /// Sends (or simulates) and answers the campaign's counters; a simulation has
-/// no `ticket`.
+/// no `ticket`. A send every recipient is filtered out of is refused (-7,
+/// the details naming the counters) and stores nothing.
 async fn send(
     state: &AppState,
     ctx: &Ctx,

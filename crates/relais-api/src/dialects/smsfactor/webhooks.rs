@@ -17,7 +17,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use relais_engine::callback_url::check_callback_url;
-use relais_store::{AccountSettings, WebhookUrls};
+use relais_store::WebhookUrls;
 
 use super::context::{Ctx, ok, path_id};
 use super::errors::Failure;
@@ -108,7 +108,7 @@ pub async fn create(State(state): State<SharedState>, ctx: Ctx, request: Request
             .url
             .clone()
             .ok_or_else(|| Failure::data("missing field `url`"))?;
-        save(&state, &ctx, kind, url, body.signature).await
+        save(&state, &ctx, kind, Some(url), body.signature).await
     };
     ctx.reply(result.await)
 }
@@ -132,12 +132,7 @@ pub async fn update(
                 kind.name()
             )));
         }
-        let mut urls = ctx.caller.account.settings.webhooks.clone();
-        let url = match body.url {
-            Some(url) => url,
-            None => kind.url(&mut urls).clone().unwrap_or_default(),
-        };
-        save(&state, &ctx, kind, url, body.signature).await
+        save(&state, &ctx, kind, body.url, body.signature).await
     };
     ctx.reply(result.await)
 }
@@ -153,7 +148,7 @@ pub async fn delete(
         state
             .pipeline
             .accounts()
-            .change_settings(ctx.caller.account.id, |settings| {
+            .patch_settings(ctx.caller.account.id, |settings| {
                 *kind.url(&mut settings.webhooks) = None;
                 Ok::<_, Failure>(())
             })
@@ -180,15 +175,20 @@ fn existing(ctx: &Ctx, id: Result<Path<String>, PathRejection>) -> Result<Kind, 
         .ok_or_else(Failure::not_found)
 }
 
+/// Sets the URL of `kind` (`None`: keeps the one it has) and the signature
+/// when given, changing nothing else of the settings as they are when the
+/// store holds the account.
 async fn save(
     state: &AppState,
     ctx: &Ctx,
     kind: Kind,
-    url: String,
+    url: Option<String>,
     signature: Option<String>,
 ) -> Result<Value, Failure> {
-    check_callback_url(&url, state.config.allow_private_callbacks)
-        .map_err(|e| Failure::data(format!("url: {e}")))?;
+    if let Some(url) = &url {
+        check_callback_url(url, state.config.allow_private_callbacks)
+            .map_err(|e| Failure::data(format!("url: {e}")))?;
+    }
     let signature = signature.filter(|s| !s.is_empty());
     if let Some(signature) = &signature
         && signature.chars().count() > MAX_SIGNATURE
@@ -197,19 +197,20 @@ async fn save(
             "signature: at most {MAX_SIGNATURE} characters"
         )));
     }
-    let change = |settings: &mut AccountSettings| {
-        if let Some(signature) = signature {
-            settings.webhook_secret = signature;
-        }
-        *kind.url(&mut settings.webhooks) = Some(url.clone());
-        // Replies that answer no campaign are rendered for the door that set the URLs.
-        settings.webhooks.dialect = Some(super::NAME.into());
-        Ok::<_, Failure>(())
-    };
-    state
+    let mut settings = state
         .pipeline
         .accounts()
-        .change_settings(ctx.caller.account.id, change)
+        .patch_settings(ctx.caller.account.id, |settings| {
+            if let Some(signature) = &signature {
+                settings.webhook_secret = signature.clone();
+            }
+            let current = kind.url(&mut settings.webhooks);
+            *current = url.clone().or_else(|| current.take());
+            // Replies that answer no campaign are rendered for the door that set the URLs.
+            settings.webhooks.dialect = Some(super::NAME.into());
+            Ok::<_, Failure>(())
+        })
         .await?;
+    let url = kind.url(&mut settings.webhooks).clone().unwrap_or_default();
     Ok(ok().field("webhook", kind.describe(&url)).into())
 }

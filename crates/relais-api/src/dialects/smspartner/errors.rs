@@ -141,6 +141,8 @@ impl From<PlanError> for Failure {
         let detail = e.to_string();
         match e {
             PlanError::NoRecipients => Failure::new(2, "Le numéro de téléphone est requis"),
+            // Sends map it with each rejection (see `send::nothing_left`).
+            PlanError::NoValidRecipient { .. } => Failure::constraint("phoneNumbers", detail),
             PlanError::TooManyRecipients { max } => {
                 Failure::new(50, format!("Plus de {max} numéros de téléphone"))
             }

@@ -31,10 +31,12 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::response::Response;
 use relais_core::encoding::EncodingMode;
-use relais_core::plan::{FilterReason, MessageKind, Plan, Recipient, SendRequest};
+use relais_core::plan::{
+    FilterReason, MessageKind, Plan, PlanError, Recipient, Rejection, SendRequest,
+};
 use relais_core::pricing::RouteClass;
 use relais_engine::callback_url::check_callback_url;
-use relais_engine::send::{SendOptions, SendOutcome};
+use relais_engine::send::{SendError, SendOptions, SendOutcome};
 use relais_store::{Account, CampaignId, CampaignMeta};
 
 use super::errors::{Failure, FieldError};
@@ -248,36 +250,57 @@ fn rejection(reason: &FilterReason, number: &str) -> (u16, String) {
 
 /// What SMS Partner refuses in a plan (see the module documentation).
 fn refusal(plan: &Plan, request: &SendRequest, refuse_invalid: bool) -> Result<(), Failure> {
-    let number = |i: u32| request.recipients[i as usize].number.as_str();
-    let field_errors = |only_invalid: bool| {
-        plan.rejections
-            .iter()
-            .filter(|r| !only_invalid || matches!(r.reason, FilterReason::Invalid(_)))
-            .map(|r| FieldError::new("phoneNumbers", rejection(&r.reason, number(r.recipient)).1))
-            .collect::<Vec<_>>()
-    };
     if refuse_invalid && plan.counters.invalid > 0 {
-        return Err(Failure::constraints(field_errors(true)));
+        let invalid = plan
+            .rejections
+            .iter()
+            .filter(|r| matches!(r.reason, FilterReason::Invalid(_)));
+        return Err(Failure::constraints(field_errors(invalid, request)));
     }
     if plan.counters.sent > 0 {
         return Ok(());
     }
-    let all = |pred: fn(&FilterReason) -> bool| plan.rejections.iter().all(|r| pred(&r.reason));
-    if all(|r| matches!(r, FilterReason::NotAllowed)) {
-        return Err(Failure::new(13, "Aucun prix pour cette destination"));
-    }
-    if all(|r| matches!(r, FilterReason::Blacklisted)) {
-        return Err(Failure::new(14, "Le numéro est dans la liste STOP"));
-    }
-    Err(Failure::constraints(field_errors(false)))
+    Err(nothing_left(&plan.rejections, request))
 }
 
-fn planned(outcome: SendOutcome) -> Result<(Option<CampaignId>, Plan), Failure> {
+/// A send every recipient was left out of: 13 when no country has a
+/// price, 14 when every number is on the STOP list, else 9 with each.
+fn nothing_left(rejections: &[Rejection], request: &SendRequest) -> Failure {
+    let all = |pred: fn(&FilterReason) -> bool| rejections.iter().all(|r| pred(&r.reason));
+    if all(|r| matches!(r, FilterReason::NotAllowed)) {
+        return Failure::new(13, "Aucun prix pour cette destination");
+    }
+    if all(|r| matches!(r, FilterReason::Blacklisted)) {
+        return Failure::new(14, "Le numéro est dans la liste STOP");
+    }
+    Failure::constraints(field_errors(rejections.iter(), request))
+}
+
+fn field_errors<'a>(
+    rejections: impl Iterator<Item = &'a Rejection>,
+    request: &SendRequest,
+) -> Vec<FieldError> {
+    rejections
+        .map(|r| {
+            let number = &request.recipients[r.recipient as usize].number;
+            FieldError::new("phoneNumbers", rejection(&r.reason, number).1)
+        })
+        .collect()
+}
+
+fn planned(
+    outcome: Result<SendOutcome, SendError>,
+    request: &SendRequest,
+) -> Result<(Option<CampaignId>, Plan), Failure> {
     match outcome {
-        SendOutcome::Planned { campaign_id, plan } => Ok((campaign_id, plan)),
-        SendOutcome::Replayed(_) => {
+        Ok(SendOutcome::Planned { campaign_id, plan }) => Ok((campaign_id, plan)),
+        Ok(SendOutcome::Replayed(_)) => {
             Err(ApiError::internal("a send without idempotency key was replayed").into())
         }
+        Err(SendError::Plan(PlanError::NoValidRecipient { rejections, .. })) => {
+            Err(nothing_left(&rejections, request))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -293,7 +316,7 @@ async fn deliver(
         simulate: true,
         ..SendOptions::default()
     };
-    let (_, plan) = planned(state.pipeline.send(account, request, probe).await?)?;
+    let (_, plan) = planned(state.pipeline.send(account, request, probe).await, request)?;
     refusal(&plan, request, refuse_invalid)?;
     if options.sandbox {
         return Ok((None, plan));
@@ -303,7 +326,7 @@ async fn deliver(
         meta: options.meta,
         ..SendOptions::default()
     };
-    planned(state.pipeline.send(account, request, real).await?)
+    planned(state.pipeline.send(account, request, real).await, request)
 }
 
 fn segments(plan: &Plan) -> u64 {
