@@ -406,3 +406,25 @@ where
         wait = (wait * 2).min(Duration::from_secs(10));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_is_checked() {
+        assert!(Simulator::validate(&SimulatorConfig::default()).is_ok());
+        let slow = SimulatorConfig {
+            report_delay_ms: (1_000, 60_000),
+            ..SimulatorConfig::default()
+        };
+        let error = Simulator::validate(&slow).unwrap_err();
+        assert!(error.contains("report_timeout_ms (60000)"), "{error}");
+        let ratios = SimulatorConfig {
+            delivered_ratio: 0.8,
+            undelivered_ratio: 0.5,
+            ..SimulatorConfig::default()
+        };
+        assert!(Simulator::validate(&ratios).is_err());
+    }
+}

@@ -162,6 +162,22 @@ impl Default for WebhookConfig {
     }
 }
 
+impl WebhookConfig {
+    /// Refuses a lease no longer than a request's timeout: a request that
+    /// could outlast its lease is never started, so no callback would ever
+    /// be sent.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.lease_ms <= i64::try_from(self.timeout_ms).unwrap_or(i64::MAX) {
+            return Err(format!(
+                "engine.webhooks.lease_ms ({}) must exceed timeout_ms ({}): a callback that \
+                 could outlast its lease is never sent",
+                self.lease_ms, self.timeout_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Header carrying the signature: `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 pub const SIGNATURE_HEADER: &str = "x-relais-signature";
 /// Header carrying the Unix time (seconds) that the signature covers.
@@ -595,6 +611,21 @@ fn event_name(kind: EventKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lease_no_longer_than_a_request_is_refused() {
+        assert!(WebhookConfig::default().validate().is_ok());
+        let short = WebhookConfig {
+            lease_ms: 3_000,
+            timeout_ms: 10_000,
+            ..WebhookConfig::default()
+        };
+        let error = short.validate().unwrap_err();
+        assert!(
+            error.contains("lease_ms (3000) must exceed timeout_ms (10000)"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn hmac_is_hex_hmac_sha256_over_the_parts() {

@@ -180,6 +180,7 @@ pub fn start(
 
     let mut engine_config = config.engine.clone();
     engine_config.webhooks.allow_private = config.api.allow_private_callbacks;
+    engine_config.webhooks.validate()?;
     let renderer = Arc::new(relais_api::callbacks::DoorCallbacks);
     let engine = Engine::start(store.clone(), router, rates, renderer, engine_config, wake);
 

@@ -30,6 +30,9 @@ const WORKERS: usize = 2;
 const BATCH_SIZE: usize = 250;
 /// Short, so that the batches (and callbacks) a kill left leased come back soon.
 const LEASE_MS: u64 = 3_000;
+/// Callbacks a kill left leased are posted again after this (more than a
+/// request's timeout, else none would be started).
+const CALLBACK_LEASE_MS: u64 = 5_000;
 /// The connector's report deadline: every message is final by then.
 const REPORT_TIMEOUT_MS: u64 = 60_000;
 const WAIT: Duration = Duration::from_secs(180);
@@ -52,7 +55,8 @@ batch_size = {BATCH_SIZE}
 lease_ms = {LEASE_MS}
 
 [engine.webhooks]
-lease_ms = {LEASE_MS}
+lease_ms = {CALLBACK_LEASE_MS}
+timeout_ms = 2000
 {connector}report_timeout_ms = {REPORT_TIMEOUT_MS}
 
 [[routes]]
