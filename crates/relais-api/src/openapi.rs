@@ -65,25 +65,44 @@ pub fn api_router() -> OpenApiRouter<SharedState> {
 
 /// `/openapi.json` and Swagger UI at `/docs`.
 pub fn docs(mut doc: OpenApiDoc) -> SwaggerUi {
-    document_unauthorized(&mut doc);
+    document_shared_errors(&mut doc);
     SwaggerUi::new("/docs").url("/openapi.json", doc)
 }
 
-/// Adds the 401 every authenticated operation can answer (missing or wrong
-/// bearer token) to each operation that names a security scheme and does not
-/// document one itself: the authentication extractors answer it for all of
-/// them, so it is written once here rather than on every handler.
-fn document_unauthorized(doc: &mut OpenApiDoc) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let unauthorized = ResponseBuilder::new()
-        .description("Missing or wrong bearer token")
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
+/// Adds the errors that shared extractors answer for every operation they
+/// serve, to each such operation that does not document them itself, so that
+/// they are written once here rather than on every handler:
+/// - 401 (missing or wrong bearer token) where an operation names a security
+///   scheme: the authentication extractors answer it;
+/// - 400, 413 and 415 where an operation takes a body: [`JsonBody`] answers
+///   them for a missing, unreadable or mistyped body, one over the size
+///   limit, and a `Content-Type` other than JSON.
+///
+/// [`JsonBody`]: crate::extract::JsonBody
+fn document_shared_errors(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
+    let error = |description: &str| -> Response {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let unauthorized = [("401", error("Missing or wrong bearer token"))];
+    let body_errors = [
+        (
+            "400",
+            error(
+                "Missing or unreadable body: malformed JSON, a wrong type, an unknown or missing field",
+            ),
+        ),
+        ("413", error("The body is over the size limit")),
+        ("415", error("The body is not JSON")),
+    ];
     for item in doc.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -97,12 +116,19 @@ fn document_unauthorized(doc: &mut OpenApiDoc) {
                 serde_json::to_value(requirement)
                     .is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
             });
+            let mut shared: Vec<&(&str, Response)> = Vec::new();
             if secured {
+                shared.extend(&unauthorized);
+            }
+            if operation.request_body.is_some() {
+                shared.extend(&body_errors);
+            }
+            for (status, response) in shared {
                 operation
                     .responses
                     .responses
-                    .entry("401".into())
-                    .or_insert_with(|| unauthorized.clone().into());
+                    .entry((*status).into())
+                    .or_insert_with(|| response.clone().into());
             }
         }
     }

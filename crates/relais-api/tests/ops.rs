@@ -257,6 +257,50 @@ async fn every_secured_operation_documents_401() {
     assert!(missing.is_empty(), "no documented 401: {missing:?}");
 }
 
+/// Every operation that takes a body documents the 400, 413 and 415 its body
+/// extractor answers: schemathesis found `POST /admin/accounts/{id}/credit`,
+/// `POST /admin/accounts/{id}/keys` and `POST /admin/simulator/inbound`
+/// answering an undocumented 400 to a request without a body.
+#[tokio::test]
+async fn every_operation_with_a_body_documents_its_body_errors() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let mut with_body = 0;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            with_body += 1;
+            for status in ["400", "413", "415"] {
+                if operation["responses"][status]["content"]["application/json"].is_null() {
+                    missing.push(format!("{status} of {method} {path}"));
+                }
+            }
+        }
+    }
+    assert!(
+        with_body >= 9,
+        "only {with_body} operations with a body found"
+    );
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+    // The answer really is one of them.
+    let response = app
+        .raw(
+            Method::POST,
+            "/admin/accounts/1/credit",
+            Some(common::ADMIN_TOKEN),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    response.assert_error(StatusCode::BAD_REQUEST, "malformed_json");
+}
+
 /// Every `limit` query parameter says 1–1000 and every `offset` starts at 0.
 #[tokio::test]
 async fn paging_parameters_document_their_bounds() {
