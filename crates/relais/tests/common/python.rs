@@ -6,6 +6,8 @@
 //! Setting up fails the test loudly (it never skips): a peer test that cannot
 //! get its client has not shown that the client works.
 
+#![allow(dead_code)] // each test file uses its own part of the harness
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -52,6 +54,19 @@ impl Venv {
 
     pub fn python(&self) -> PathBuf {
         self.dir.join("bin").join("python")
+    }
+
+    /// Runs `tool`, a command the package installed in the environment, with
+    /// `args` and the extra environment `envs`, in `dir`; panics with its
+    /// output unless it succeeds.
+    pub fn run_tool(&self, tool: &str, args: &[&str], envs: &[(&str, &str)], dir: &Path) -> Output {
+        run(
+            Command::new(self.dir.join("bin").join(tool))
+                .args(args)
+                .envs(envs.iter().copied())
+                .current_dir(dir),
+            &format!("{tool} {}", args.join(" ")),
+        )
     }
 
     /// Runs `script` with `args`; panics with its output unless it succeeds.
