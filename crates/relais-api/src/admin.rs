@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, JsonBody, from_value};
+use crate::openapi::schemas;
 use crate::state::{AppState, SharedState};
 use crate::time::rfc3339;
 
@@ -83,7 +84,7 @@ pub struct CreateAccount {
     /// Starting credits, a decimal string; `null` for a postpaid account
     /// (no credit limit); absent for a prepaid account with 0.
     #[serde(default = "empty_balance", deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "100")]
+    #[schema(value_type = Option<schemas::Credits>, example = "100")]
     pub balance: Option<Amount>,
     /// Send only through the simulator.
     #[serde(default)]
@@ -229,8 +230,8 @@ pub async fn put_settings(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditBody {
-    /// A decimal string; negative to take credits back.
-    #[schema(value_type = String, example = "50")]
+    /// A decimal string, not zero; negative to take credits back.
+    #[schema(value_type = schemas::SignedAmount, example = "50")]
     pub amount: Amount,
     /// Recorded in the ledger.
     pub reason: Option<String>,

@@ -66,7 +66,41 @@ pub fn api_router() -> OpenApiRouter<SharedState> {
 /// `/openapi.json` and Swagger UI at `/docs`.
 pub fn docs(mut doc: OpenApiDoc) -> SwaggerUi {
     document_shared_errors(&mut doc);
-    SwaggerUi::new("/docs").url("/openapi.json", doc)
+    let mut json = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    document_refusals(&mut json);
+    SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", json)
+}
+
+/// Rules of the handlers that utoipa's types cannot state (they have no
+/// `not`), as (schema, what it must not match):
+/// - fields of which at most one may be given (422 `conflicting_fields`): not
+///   both given as arrays (null is as absent);
+/// - a credit of zero (422 `invalid_amount`).
+fn refusals() -> [(&'static str, serde_json::Value); 3] {
+    let both = |a: &str, b: &str| {
+        serde_json::json!({
+            "required": [a, b],
+            "properties": {a: {"type": "array"}, b: {"type": "array"}}
+        })
+    };
+    [
+        ("SendBody", both("to", "recipients")),
+        ("QuoteBody", both("countries", "to")),
+        (
+            "SignedAmount",
+            serde_json::json!({"pattern": r"^[+-]?0*(\.0*)?$"}),
+        ),
+    ]
+}
+
+/// Writes [`refusals`] into the document's schemas.
+fn document_refusals(doc: &mut serde_json::Value) {
+    for (name, refused) in refusals() {
+        let schema = doc["components"]["schemas"][name]
+            .as_object_mut()
+            .unwrap_or_else(|| panic!("no schema {name} in the document"));
+        schema.insert("not".into(), refused);
+    }
 }
 
 /// Adds the errors that shared extractors answer for every operation they
@@ -214,6 +248,46 @@ pub mod schemas {
         Done,
         Cancelled,
     }
+
+    /// A phone number in any usual format (described in the schema).
+    // By hand: the derive takes no `min_length` on a newtype.
+    pub struct PhoneNumber;
+
+    impl utoipa::PartialSchema for PhoneNumber {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            use utoipa::openapi::schema::{ObjectBuilder, Type};
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .pattern(Some(r"^ *\+?[0-9 .()-]*[0-9][0-9 .()-]*$"))
+                .description(Some(
+                    "A phone number in any usual format (\"+33612345678\", \"06 12 34 56 78\"; \
+                     national numbers read in the account's default region): digits, spaces, `.`, `-`, \
+                     `(`, `)` and a leading `+`.",
+                ))
+                .examples(["+33612345678"])
+                .into()
+        }
+    }
+
+    impl ToSchema for PhoneNumber {}
+
+    /// An ISO 3166-1 alpha-2 country code, in any case.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, pattern = "^[A-Za-z]{2}$", example = "FR")]
+    pub struct CountryCode(pub String);
+
+    /// Credits, a decimal string: not negative, at most 12 digits before
+    /// the point (more can be out of range) and 6 after.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, pattern = r"^\+?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})$", example = "100")]
+    pub struct Credits(pub String);
+
+    /// An amount of credits, a decimal string like `Credits` but signed,
+    /// negative to take credits back, and not zero.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, pattern = r"^[+-]?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})$", example = "50")]
+    pub struct SignedAmount(pub String);
 
     /// `total` recipients before filtering, `sent` after, one counter per
     /// reason a recipient was left out.

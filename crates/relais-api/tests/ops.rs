@@ -339,3 +339,119 @@ async fn paging_parameters_document_their_bounds() {
     }
     assert!(seen >= 10, "only {seen} paging parameters found");
 }
+
+/// The document states the rules the handlers answer 422 (or 400) for, so
+/// that a generated client or schemathesis does not send what is refused:
+/// `to` xor `recipients` (and `countries` xor `to`), non-empty texts and
+/// numbers, absolute URLs, a webhook secret's length, non-negative balances
+/// and non-zero credits, statuses and dates of queries, and
+/// `additionalProperties: false` on every body whose type refuses unknown
+/// fields.
+#[tokio::test]
+async fn the_document_states_the_refusal_rules() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let schemas = &doc["components"]["schemas"];
+    let both = |a: &str, b: &str| json!({"required": [a, b], "properties": {a: {"type": "array"}, b: {"type": "array"}}});
+    assert_eq!(schemas["SendBody"]["not"], both("to", "recipients"));
+    assert_eq!(schemas["QuoteBody"]["not"], both("countries", "to"));
+
+    let send = &schemas["SendBody"]["properties"];
+    assert_eq!(send["text"]["minLength"], 1);
+    assert_eq!(send["to"]["minItems"], 1);
+    assert_eq!(send["recipients"]["minItems"], 1);
+    assert_eq!(
+        (
+            send["channels"]["minItems"].clone(),
+            send["channels"]["maxItems"].clone()
+        ),
+        (json!(1), json!(2))
+    );
+    for field in ["send_at", "expires_at"] {
+        assert_eq!(send[field]["format"], "date-time", "{field}");
+    }
+    assert_eq!(schemas["QuoteBody"]["properties"]["text"]["minLength"], 1);
+    assert_eq!(
+        schemas["RecipientBody"]["properties"]["text"]["minLength"],
+        1
+    );
+    let number = json!({"$ref": "#/components/schemas/PhoneNumber"});
+    assert_eq!(send["to"]["items"], number);
+    assert_eq!(schemas["RecipientBody"]["properties"]["to"], number);
+    assert_eq!(
+        schemas["AddNumbers"]["properties"]["numbers"]["items"],
+        number
+    );
+    assert_eq!(schemas["QuoteBody"]["properties"]["to"]["items"], number);
+    assert_eq!(schemas["PhoneNumber"]["minLength"], 1);
+    assert!(schemas["PhoneNumber"]["pattern"].is_string());
+
+    assert_eq!(send["callback_url"]["format"], "uri");
+    let webhooks = &schemas["WebhooksBody"]["properties"];
+    for field in ["dlr", "inbound"] {
+        assert_eq!(webhooks[field]["format"], "uri", "{field}");
+    }
+    assert_eq!(
+        (
+            webhooks["secret"]["minLength"].clone(),
+            webhooks["secret"]["maxLength"].clone()
+        ),
+        (json!(16), json!(256))
+    );
+
+    assert_eq!(
+        schemas["CreditBody"]["properties"]["amount"]["$ref"],
+        "#/components/schemas/SignedAmount"
+    );
+    assert!(schemas["SignedAmount"]["not"]["pattern"].is_string());
+    assert!(
+        schemas["Credits"]["pattern"]
+            .as_str()
+            .unwrap()
+            .starts_with(r"^\+?("),
+        "a balance has no minus sign: {}",
+        schemas["Credits"]
+    );
+
+    let query = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} on {path}"))["schema"]
+            .clone()
+    };
+    assert_eq!(
+        query("/v1/campaigns", "status"),
+        json!({"$ref": "#/components/schemas/CampaignStatus"})
+    );
+    assert_eq!(
+        query("/v1/campaigns/{id}/messages", "status"),
+        json!({"$ref": "#/components/schemas/MessageStatus"})
+    );
+    for name in ["from", "to"] {
+        assert_eq!(query("/v1/campaigns", name)["format"], "date-time");
+    }
+
+    // Every body schema of the API refuses unknown fields, as its type does.
+    let mut bodies = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            let Some(name) = schema["$ref"].as_str() else {
+                continue;
+            };
+            bodies += 1;
+            let name = name.trim_start_matches("#/components/schemas/");
+            assert_eq!(
+                schemas[name]["additionalProperties"], false,
+                "{method} {path}: {name}"
+            );
+        }
+    }
+    assert!(bodies >= 8, "only {bodies} body schemas found");
+}
