@@ -57,7 +57,7 @@ pub struct SendBody {
     #[schema(value_type = Option<schemas::MessageKind>)]
     pub kind: Option<MessageKind>,
     /// RFC 3339; now when absent.
-    #[schema(format = DateTime, example = "2026-03-01T10:30:00+01:00")]
+    #[schema(format = DateTime, example = "2030-03-01T10:30:00+01:00")]
     pub send_at: Option<String>,
     /// RFC 3339: messages not submitted by then expire (and are refunded).
     #[schema(format = DateTime)]
