@@ -52,7 +52,7 @@ pub struct AccountBody {
     pub sandbox: bool,
     pub disabled: bool,
     /// The full settings document (as `PUT /admin/accounts/{id}/settings` takes it).
-    #[schema(value_type = Object)]
+    #[schema(value_type = schemas::AccountSettings)]
     pub settings: AccountSettings,
     pub created_at: String,
 }
@@ -90,7 +90,7 @@ pub struct CreateAccount {
     #[serde(default)]
     pub sandbox: bool,
     /// Settings (see `PUT /admin/accounts/{id}/settings`); defaults when absent.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schemas::AccountSettings>)]
     pub settings: Option<serde_json::Value>,
 }
 
@@ -201,7 +201,7 @@ pub async fn get_account(
     path = "/admin/accounts/{id}/settings",
     tag = "admin",
     params(("id" = i64, Path, description = "Account id")),
-    request_body(content = Object, description = "AccountSettings"),
+    request_body(content = schemas::AccountSettings, description = "The whole settings document"),
     responses(
         (status = 200, body = AccountBody),
         (status = 400, body = ErrorBody),

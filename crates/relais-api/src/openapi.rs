@@ -272,6 +272,32 @@ pub mod schemas {
 
     impl ToSchema for PhoneNumber {}
 
+    /// An account's settings document: the fields of the store's
+    /// `AccountSettings` and no others (`PUT /admin/accounts/{id}/settings`
+    /// refuses unknown ones). Each field's shape is left open here.
+    pub struct AccountSettings;
+
+    impl utoipa::PartialSchema for AccountSettings {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+            let defaults = serde_json::to_value(relais_store::AccountSettings::default())
+                .expect("the default settings serialise");
+            let fields = defaults.as_object().expect("settings are an object").keys();
+            fields
+                .fold(ObjectBuilder::new(), |object, field| {
+                    object.property(field, ObjectBuilder::new().schema_type(SchemaType::AnyValue))
+                })
+                .schema_type(Type::Object)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .description(Some(
+                    "An account's settings; unknown fields are refused, absent ones take their defaults.",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for AccountSettings {}
+
     /// An ISO 3166-1 alpha-2 country code, in any case.
     #[derive(ToSchema)]
     #[schema(value_type = String, pattern = "^[A-Za-z]{2}$", example = "FR")]

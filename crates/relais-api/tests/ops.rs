@@ -454,4 +454,25 @@ async fn the_document_states_the_refusal_rules() {
         }
     }
     assert!(bodies >= 8, "only {bodies} body schemas found");
+
+    // The settings document too: its fields are listed, others refused (it
+    // was a free-form object, and an unknown field answered 400).
+    let settings = &schemas["AccountSettings"];
+    assert_eq!(settings["additionalProperties"], false, "{settings}");
+    for field in ["default_sender", "time_zone", "webhooks", "prices"] {
+        assert!(
+            settings["properties"].get(field).is_some(),
+            "{field}: {settings}"
+        );
+    }
+    let reference = json!({"$ref": "#/components/schemas/AccountSettings"});
+    assert_eq!(
+        doc["paths"]["/admin/accounts/{id}/settings"]["put"]["requestBody"]["content"]["application/json"]
+            ["schema"],
+        reference
+    );
+    assert_eq!(
+        schemas["CreateAccount"]["properties"]["settings"]["oneOf"][1]["$ref"],
+        reference["$ref"]
+    );
 }
