@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]`
 //! attributes as routes are registered, served at `/openapi.json` with Swagger
-//! UI (its files compiled in) at `/docs`.
+//! UI (its files compiled in) at `/docs`. When it is served, the errors of the
+//! shared extractors and the rules utoipa cannot state are written in, so
+//! that it describes every answer (`crates/relais/tests/schemathesis.rs`
+//! checks that it does).
 
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};

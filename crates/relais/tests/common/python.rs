@@ -1,5 +1,5 @@
-//! Real Python clients for end-to-end tests: a virtual environment per
-//! pinned package under the cargo target directory
+//! Real Python clients and tools (schemathesis) for end-to-end tests: a
+//! virtual environment per pinned package under the cargo target directory
 //! (`<target>/peers/<package>-<version>`), created and `pip install`ed on
 //! first use and reused afterwards.
 //!
