@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Id, JsonBody, from_value};
+use crate::openapi::schemas;
 use crate::state::{AppState, SharedState};
 use crate::time::rfc3339;
 
@@ -51,7 +52,7 @@ pub struct AccountBody {
     pub sandbox: bool,
     pub disabled: bool,
     /// The full settings document (as `PUT /admin/accounts/{id}/settings` takes it).
-    #[schema(value_type = Object)]
+    #[schema(value_type = schemas::AccountSettings)]
     pub settings: AccountSettings,
     pub created_at: String,
 }
@@ -83,13 +84,13 @@ pub struct CreateAccount {
     /// Starting credits, a decimal string; `null` for a postpaid account
     /// (no credit limit); absent for a prepaid account with 0.
     #[serde(default = "empty_balance", deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "100")]
+    #[schema(value_type = Option<schemas::Credits>, example = "100")]
     pub balance: Option<Amount>,
     /// Send only through the simulator.
     #[serde(default)]
     pub sandbox: bool,
     /// Settings (see `PUT /admin/accounts/{id}/settings`); defaults when absent.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<schemas::AccountSettings>)]
     pub settings: Option<serde_json::Value>,
 }
 
@@ -204,7 +205,7 @@ pub async fn get_account(
     path = "/admin/accounts/{id}/settings",
     tag = "admin",
     params(("id" = i64, Path, description = "Account id")),
-    request_body(content = Object, description = "A merge patch of AccountSettings"),
+    request_body(content = schemas::AccountSettings, description = "A JSON merge patch (RFC 7386) of the settings: fields not named keep their values, null resets one to its default"),
     responses(
         (status = 200, body = AccountBody),
         (status = 400, body = ErrorBody),
@@ -259,8 +260,8 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditBody {
-    /// A decimal string; negative to take credits back.
-    #[schema(value_type = String, example = "50")]
+    /// A decimal string, not zero; negative to take credits back.
+    #[schema(value_type = schemas::SignedAmount, example = "50")]
     pub amount: Amount,
     /// Recorded in the ledger.
     pub reason: Option<String>,

@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]`
 //! attributes as routes are registered, served at `/openapi.json` with Swagger
-//! UI (its files compiled in) at `/docs`.
+//! UI (its files compiled in) at `/docs`. When it is served, the errors of the
+//! shared extractors and the rules utoipa cannot state are written in, so
+//! that it describes every answer (`crates/relais/tests/schemathesis.rs`
+//! checks that it does).
 
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -65,25 +68,78 @@ pub fn api_router() -> OpenApiRouter<SharedState> {
 
 /// `/openapi.json` and Swagger UI at `/docs`.
 pub fn docs(mut doc: OpenApiDoc) -> SwaggerUi {
-    document_unauthorized(&mut doc);
-    SwaggerUi::new("/docs").url("/openapi.json", doc)
+    document_shared_errors(&mut doc);
+    let mut json = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    document_refusals(&mut json);
+    SwaggerUi::new("/docs").external_url_unchecked("/openapi.json", json)
 }
 
-/// Adds the 401 every authenticated operation can answer (missing or wrong
-/// bearer token) to each operation that names a security scheme and does not
-/// document one itself: the authentication extractors answer it for all of
-/// them, so it is written once here rather than on every handler.
-fn document_unauthorized(doc: &mut OpenApiDoc) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let unauthorized = ResponseBuilder::new()
-        .description("Missing or wrong bearer token")
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
+/// Rules of the handlers that utoipa's types cannot state (they have no
+/// `not`), as (schema, what it must not match):
+/// - fields of which at most one may be given (422 `conflicting_fields`): not
+///   both given as arrays (null is as absent);
+/// - a credit of zero (422 `invalid_amount`).
+fn refusals() -> [(&'static str, serde_json::Value); 3] {
+    let both = |a: &str, b: &str| {
+        serde_json::json!({
+            "required": [a, b],
+            "properties": {a: {"type": "array"}, b: {"type": "array"}}
+        })
+    };
+    [
+        ("SendBody", both("to", "recipients")),
+        ("QuoteBody", both("countries", "to")),
+        (
+            "SignedAmount",
+            serde_json::json!({"pattern": r"^[+-]?0*(\.0*)?$"}),
+        ),
+    ]
+}
+
+/// Writes [`refusals`] into the document's schemas.
+fn document_refusals(doc: &mut serde_json::Value) {
+    for (name, refused) in refusals() {
+        let schema = doc["components"]["schemas"][name]
+            .as_object_mut()
+            .unwrap_or_else(|| panic!("no schema {name} in the document"));
+        schema.insert("not".into(), refused);
+    }
+}
+
+/// Adds the errors that shared extractors answer for every operation they
+/// serve, to each such operation that does not document them itself, so that
+/// they are written once here rather than on every handler:
+/// - 401 (missing or wrong bearer token) where an operation names a security
+///   scheme: the authentication extractors answer it;
+/// - 400, 413 and 415 where an operation takes a body: [`JsonBody`] answers
+///   them for a missing, unreadable or mistyped body, one over the size
+///   limit, and a `Content-Type` other than JSON.
+///
+/// [`JsonBody`]: crate::extract::JsonBody
+fn document_shared_errors(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
+    let error = |description: &str| -> Response {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let unauthorized = [("401", error("Missing or wrong bearer token"))];
+    let body_errors = [
+        (
+            "400",
+            error(
+                "Missing or unreadable body: malformed JSON, a wrong type, an unknown or missing field",
+            ),
+        ),
+        ("413", error("The body is over the size limit")),
+        ("415", error("The body is not JSON")),
+    ];
     for item in doc.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -97,12 +153,19 @@ fn document_unauthorized(doc: &mut OpenApiDoc) {
                 serde_json::to_value(requirement)
                     .is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
             });
+            let mut shared: Vec<&(&str, Response)> = Vec::new();
             if secured {
+                shared.extend(&unauthorized);
+            }
+            if operation.request_body.is_some() {
+                shared.extend(&body_errors);
+            }
+            for (status, response) in shared {
                 operation
                     .responses
                     .responses
-                    .entry("401".into())
-                    .or_insert_with(|| unauthorized.clone().into());
+                    .entry((*status).into())
+                    .or_insert_with(|| response.clone().into());
             }
         }
     }
@@ -188,6 +251,76 @@ pub mod schemas {
         Done,
         Cancelled,
     }
+
+    /// A phone number in any usual format (described in the schema).
+    // By hand: the derive takes no `min_length` on a newtype.
+    pub struct PhoneNumber;
+
+    impl utoipa::PartialSchema for PhoneNumber {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            use utoipa::openapi::schema::{ObjectBuilder, Type};
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .pattern(Some(r"^ *\+?[0-9 .()-]*[0-9][0-9 .()-]*$"))
+                .description(Some(
+                    "A phone number in any usual format (\"+33612345678\", \"06 12 34 56 78\"; \
+                     national numbers read in the account's default region): digits, spaces, `.`, `-`, \
+                     `(`, `)` and a leading `+`.",
+                ))
+                .examples(["+33612345678"])
+                .into()
+        }
+    }
+
+    impl ToSchema for PhoneNumber {}
+
+    /// An account's settings document: the fields of the store's
+    /// `AccountSettings` and no others (`PUT /admin/accounts/{id}/settings`,
+    /// a merge patch of them, refuses unknown ones). Each field's shape is
+    /// left open here.
+    pub struct AccountSettings;
+
+    impl utoipa::PartialSchema for AccountSettings {
+        fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+            let defaults = serde_json::to_value(relais_store::AccountSettings::default())
+                .expect("the default settings serialise");
+            let fields = defaults.as_object().expect("settings are an object").keys();
+            fields
+                .fold(ObjectBuilder::new(), |object, field| {
+                    object.property(
+                        field,
+                        ObjectBuilder::new().schema_type(SchemaType::AnyValue),
+                    )
+                })
+                .schema_type(Type::Object)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .description(Some(
+                    "An account's settings: these fields and no others (unknown ones are refused).",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for AccountSettings {}
+
+    /// An ISO 3166-1 alpha-2 country code, in any case.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, pattern = "^[A-Za-z]{2}$", example = "FR")]
+    pub struct CountryCode(pub String);
+
+    /// Credits, a decimal string: not negative, at most 12 digits before
+    /// the point (more can be out of range) and 6 after.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, pattern = r"^\+?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})$", example = "100")]
+    pub struct Credits(pub String);
+
+    /// An amount of credits, a decimal string like `Credits` but signed,
+    /// negative to take credits back, and not zero.
+    #[derive(ToSchema)]
+    #[schema(value_type = String, pattern = r"^[+-]?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})$", example = "50")]
+    pub struct SignedAmount(pub String);
 
     /// `total` recipients before filtering, `sent` after, one counter per
     /// reason a recipient was left out.

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::openapi::schemas;
 use crate::state::SharedState;
 use crate::v1::inbound::InboundBody;
 
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<SharedState> {
 #[serde(deny_unknown_fields)]
 pub struct InjectInbound {
     /// The replying number (any format; national ones read as French).
+    #[schema(value_type = schemas::PhoneNumber)]
     pub from: String,
     /// The number or sender replied to.
     #[serde(default)]

@@ -257,6 +257,50 @@ async fn every_secured_operation_documents_401() {
     assert!(missing.is_empty(), "no documented 401: {missing:?}");
 }
 
+/// Every operation that takes a body documents the 400, 413 and 415 its body
+/// extractor answers: schemathesis found `POST /admin/accounts/{id}/credit`,
+/// `POST /admin/accounts/{id}/keys` and `POST /admin/simulator/inbound`
+/// answering an undocumented 400 to a request without a body.
+#[tokio::test]
+async fn every_operation_with_a_body_documents_its_body_errors() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let mut with_body = 0;
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            with_body += 1;
+            for status in ["400", "413", "415"] {
+                if operation["responses"][status]["content"]["application/json"].is_null() {
+                    missing.push(format!("{status} of {method} {path}"));
+                }
+            }
+        }
+    }
+    assert!(
+        with_body >= 9,
+        "only {with_body} operations with a body found"
+    );
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+    // The answer really is one of them.
+    let response = app
+        .raw(
+            Method::POST,
+            "/admin/accounts/1/credit",
+            Some(common::ADMIN_TOKEN),
+            &[],
+            Body::empty(),
+        )
+        .await;
+    response.assert_error(StatusCode::BAD_REQUEST, "malformed_json");
+}
+
 /// Every `limit` query parameter says 1–1000 and every `offset` starts at 0.
 #[tokio::test]
 async fn paging_parameters_document_their_bounds() {
@@ -294,4 +338,141 @@ async fn paging_parameters_document_their_bounds() {
         }
     }
     assert!(seen >= 10, "only {seen} paging parameters found");
+}
+
+/// The document states the rules the handlers answer 422 (or 400) for, so
+/// that a generated client or schemathesis does not send what is refused:
+/// `to` xor `recipients` (and `countries` xor `to`), non-empty texts and
+/// numbers, absolute URLs, a webhook secret's length, non-negative balances
+/// and non-zero credits, statuses and dates of queries, and
+/// `additionalProperties: false` on every body whose type refuses unknown
+/// fields.
+#[tokio::test]
+async fn the_document_states_the_refusal_rules() {
+    let app = TestApp::new().await;
+    let doc = app
+        .raw(Method::GET, "/openapi.json", None, &[], Body::empty())
+        .await
+        .json();
+    let schemas = &doc["components"]["schemas"];
+    let both = |a: &str, b: &str| json!({"required": [a, b], "properties": {a: {"type": "array"}, b: {"type": "array"}}});
+    assert_eq!(schemas["SendBody"]["not"], both("to", "recipients"));
+    assert_eq!(schemas["QuoteBody"]["not"], both("countries", "to"));
+
+    let send = &schemas["SendBody"]["properties"];
+    assert_eq!(send["text"]["minLength"], 1);
+    assert_eq!(send["to"]["minItems"], 1);
+    assert_eq!(send["recipients"]["minItems"], 1);
+    assert_eq!(
+        (
+            send["channels"]["minItems"].clone(),
+            send["channels"]["maxItems"].clone()
+        ),
+        (json!(1), json!(2))
+    );
+    for field in ["send_at", "expires_at"] {
+        assert_eq!(send[field]["format"], "date-time", "{field}");
+    }
+    assert_eq!(schemas["QuoteBody"]["properties"]["text"]["minLength"], 1);
+    assert_eq!(
+        schemas["RecipientBody"]["properties"]["text"]["minLength"],
+        1
+    );
+    let number = json!({"$ref": "#/components/schemas/PhoneNumber"});
+    assert_eq!(send["to"]["items"], number);
+    assert_eq!(schemas["RecipientBody"]["properties"]["to"], number);
+    assert_eq!(
+        schemas["AddNumbers"]["properties"]["numbers"]["items"],
+        number
+    );
+    assert_eq!(schemas["QuoteBody"]["properties"]["to"]["items"], number);
+    assert_eq!(schemas["PhoneNumber"]["minLength"], 1);
+    assert!(schemas["PhoneNumber"]["pattern"].is_string());
+
+    assert_eq!(send["callback_url"]["format"], "uri");
+    let webhooks = &schemas["WebhooksBody"]["properties"];
+    for field in ["dlr", "inbound"] {
+        assert_eq!(webhooks[field]["format"], "uri", "{field}");
+    }
+    assert_eq!(
+        (
+            webhooks["secret"]["minLength"].clone(),
+            webhooks["secret"]["maxLength"].clone()
+        ),
+        (json!(16), json!(256))
+    );
+
+    assert_eq!(
+        schemas["CreditBody"]["properties"]["amount"]["$ref"],
+        "#/components/schemas/SignedAmount"
+    );
+    assert!(schemas["SignedAmount"]["not"]["pattern"].is_string());
+    assert!(
+        schemas["Credits"]["pattern"]
+            .as_str()
+            .unwrap()
+            .starts_with(r"^\+?("),
+        "a balance has no minus sign: {}",
+        schemas["Credits"]
+    );
+
+    let query = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} on {path}"))["schema"]
+            .clone()
+    };
+    assert_eq!(
+        query("/v1/campaigns", "status"),
+        json!({"$ref": "#/components/schemas/CampaignStatus"})
+    );
+    assert_eq!(
+        query("/v1/campaigns/{id}/messages", "status"),
+        json!({"$ref": "#/components/schemas/MessageStatus"})
+    );
+    for name in ["from", "to"] {
+        assert_eq!(query("/v1/campaigns", name)["format"], "date-time");
+    }
+
+    // Every body schema of the API refuses unknown fields, as its type does.
+    let mut bodies = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+            let Some(name) = schema["$ref"].as_str() else {
+                continue;
+            };
+            bodies += 1;
+            let name = name.trim_start_matches("#/components/schemas/");
+            assert_eq!(
+                schemas[name]["additionalProperties"], false,
+                "{method} {path}: {name}"
+            );
+        }
+    }
+    assert!(bodies >= 8, "only {bodies} body schemas found");
+
+    // The settings document too: its fields are listed, others refused (it
+    // was a free-form object, and an unknown field answered 400).
+    let settings = &schemas["AccountSettings"];
+    assert_eq!(settings["additionalProperties"], false, "{settings}");
+    for field in ["default_sender", "time_zone", "webhooks", "prices"] {
+        assert!(
+            settings["properties"].get(field).is_some(),
+            "{field}: {settings}"
+        );
+    }
+    let reference = json!({"$ref": "#/components/schemas/AccountSettings"});
+    assert_eq!(
+        doc["paths"]["/admin/accounts/{id}/settings"]["put"]["requestBody"]["content"]["application/json"]
+            ["schema"],
+        reference
+    );
+    assert_eq!(
+        schemas["CreateAccount"]["properties"]["settings"]["oneOf"][1]["$ref"],
+        reference["$ref"]
+    );
 }

@@ -124,11 +124,13 @@ impl CampaignDetail {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CampaignQuery {
-    /// scheduled, sending, done or cancelled.
+    #[param(value_type = Option<schemas::CampaignStatus>)]
     pub status: Option<String>,
     /// Created at or after (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Created before (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub offset: Option<u64>,
@@ -234,6 +236,7 @@ pub async fn cancel_campaign(
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// Only messages in this status.
+    #[param(value_type = Option<schemas::MessageStatus>)]
     pub status: Option<String>,
     #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub offset: Option<u64>,

@@ -17,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::openapi::schemas;
 use crate::pagination::{PageParams, Paged};
 use crate::state::{AppState, SharedState};
 use crate::time::rfc3339;
@@ -58,7 +59,8 @@ impl From<ListedNumber> for ListedBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddNumbers {
-    /// Numbers in any usual format.
+    /// Numbers in any usual format; one that is not a number refuses them all.
+    #[schema(value_type = Vec<schemas::PhoneNumber>)]
     pub numbers: Vec<String>,
 }
 

@@ -42,19 +42,25 @@ pub fn router() -> OpenApiRouter<SharedState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
-    /// The text for every recipient without a text of its own.
+    /// The text for every recipient without a text of its own; not empty.
+    #[schema(min_length = 1)]
     pub text: Option<String>,
-    /// Numbers in any usual format ("+33612345678", "06 12 34 56 78").
+    /// Numbers in any usual format ("+33612345678", "06 12 34 56 78");
+    /// not with `recipients`.
+    #[schema(value_type = Option<Vec<schemas::PhoneNumber>>, min_items = 1)]
     pub to: Option<Vec<String>>,
+    /// Not with `to`.
+    #[schema(min_items = 1)]
     pub recipients: Option<Vec<RecipientBody>>,
     /// Sender ID; the account's default when absent.
     pub sender: Option<String>,
     #[schema(value_type = Option<schemas::MessageKind>)]
     pub kind: Option<MessageKind>,
     /// RFC 3339; now when absent.
-    #[schema(example = "2026-03-01T10:30:00+01:00")]
+    #[schema(format = DateTime, example = "2030-03-01T10:30:00+01:00")]
     pub send_at: Option<String>,
     /// RFC 3339: messages not submitted by then expire (and are refunded).
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     #[schema(value_type = Option<schemas::EncodingMode>)]
     pub encoding: Option<EncodingMode>,
@@ -65,9 +71,11 @@ pub struct SendBody {
     /// The channels to try, in order: `["network"]` (the default),
     /// `["devices"]` or `["devices", "network"]` (the network when no devices
     /// route can take a message).
-    #[schema(value_type = Option<Vec<schemas::Channel>>)]
+    #[schema(value_type = Option<Vec<schemas::Channel>>, min_items = 1, max_items = 2)]
     pub channels: Option<Vec<Channel>>,
-    /// Where this campaign's delivery reports go, instead of the account's webhook.
+    /// Where this campaign's delivery reports go, instead of the account's
+    /// webhook: an absolute http(s) URL.
+    #[schema(format = "uri")]
     pub callback_url: Option<String>,
     /// Which status changes are pushed to the callback: `all` (every
     /// status a message reaches) or `final` (only delivered, undelivered,
@@ -85,11 +93,13 @@ pub struct SendBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientBody {
+    #[schema(value_type = schemas::PhoneNumber)]
     pub to: String,
     /// Your id for this message, returned in callbacks.
     #[serde(rename = "ref")]
     pub reference: Option<String>,
-    /// A text for this recipient only.
+    /// A text for this recipient only; not empty.
+    #[schema(min_length = 1)]
     pub text: Option<String>,
 }
 
@@ -332,7 +342,8 @@ fn replayed(answer: IdempotentAnswer) -> Response {
     path = "/v1/messages",
     tag = "messages",
     request_body = SendBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key with the same request answers the first answer; with another request, 422 idempotency_key_reused")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Makes retries safe: the same key with the same request answers the first answer; with another request, 422 idempotency_key_reused. 1 to 255 visible ASCII characters")),
     responses(
         (status = 201, description = "Accepted and stored", body = SendAnswer),
         (status = 200, description = "Simulated: nothing stored", body = SendAnswer),

@@ -32,6 +32,8 @@ pub fn router() -> OpenApiRouter<SharedState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteBody {
+    /// Not empty.
+    #[schema(min_length = 1)]
     pub text: String,
     #[schema(value_type = Option<schemas::MessageKind>)]
     pub kind: Option<MessageKind>,
@@ -40,9 +42,11 @@ pub struct QuoteBody {
     pub smart_encoding: Option<bool>,
     #[schema(value_type = Option<schemas::RouteClass>)]
     pub route_class: Option<RouteClass>,
-    /// ISO 3166-1 alpha-2 codes.
-    #[schema(value_type = Option<Vec<String>>, example = json!(["FR", "BE"]))]
+    /// ISO 3166-1 alpha-2 codes; not with `to`.
+    #[schema(value_type = Option<Vec<schemas::CountryCode>>, example = json!(["FR", "BE"]))]
     pub countries: Option<Vec<Country>>,
+    /// Not with `countries`.
+    #[schema(value_type = Option<Vec<schemas::PhoneNumber>>)]
     pub to: Option<Vec<String>>,
 }
 

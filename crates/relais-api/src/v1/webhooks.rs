@@ -65,7 +65,11 @@ impl WebhooksAnswer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhooksBody {
+    /// Where delivery reports go: an absolute http(s) URL.
+    #[schema(format = "uri")]
     pub dlr: Option<String>,
+    /// Where replies go: an absolute http(s) URL.
+    #[schema(format = "uri")]
     pub inbound: Option<String>,
     /// `all` or `final`: which status changes are pushed, for sends that do
     /// not say (`callback_events` of `POST /v1/messages`).
@@ -75,7 +79,9 @@ pub struct WebhooksBody {
     /// this many events per POST; 1: one event per POST.
     #[schema(minimum = 1, maximum = 1000)]
     pub batch_max: Option<u32>,
-    /// The signing secret; generated when absent and the account has none.
+    /// The signing secret, 16 to 256 characters; generated when absent and
+    /// the account has none.
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: Option<String>,
 }
 

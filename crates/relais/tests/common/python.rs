@@ -1,10 +1,12 @@
-//! Real Python clients for end-to-end tests: a virtual environment per
-//! pinned package under the cargo target directory
+//! Real Python clients and tools (schemathesis) for end-to-end tests: a
+//! virtual environment per pinned package under the cargo target directory
 //! (`<target>/peers/<package>-<version>`), created and `pip install`ed on
 //! first use and reused afterwards.
 //!
 //! Setting up fails the test loudly (it never skips): a peer test that cannot
 //! get its client has not shown that the client works.
+
+#![allow(dead_code)] // each test file uses its own part of the harness
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,19 @@ impl Venv {
 
     pub fn python(&self) -> PathBuf {
         self.dir.join("bin").join("python")
+    }
+
+    /// Runs `tool`, a command the package installed in the environment, with
+    /// `args` and the extra environment `envs`, in `dir`; panics with its
+    /// output unless it succeeds.
+    pub fn run_tool(&self, tool: &str, args: &[&str], envs: &[(&str, &str)], dir: &Path) -> Output {
+        run(
+            Command::new(self.dir.join("bin").join(tool))
+                .args(args)
+                .envs(envs.iter().copied())
+                .current_dir(dir),
+            &format!("{tool} {}", args.join(" ")),
+        )
     }
 
     /// Runs `script` with `args`; panics with its output unless it succeeds.
