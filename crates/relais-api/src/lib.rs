@@ -19,6 +19,8 @@ pub mod callbacks;
 pub mod dialects;
 pub mod error;
 pub mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;

@@ -87,7 +87,7 @@ pub fn router() -> Router<SharedState> {
 
 /// An error answer in SMSAdvert's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// `{"errors": {field: message}}`, 400.
     Fields(BTreeMap<&'static str, String>),
     /// `{"errorMessage": message}`.
@@ -296,7 +296,10 @@ async fn send(
 
 /// Reads the body into the pipeline's request and the callback URL, refusing
 /// every bad field at once.
-fn parse(body: &[u8], config: &ApiConfig) -> Result<(SendRequest, Option<String>), Refusal> {
+pub(crate) fn parse(
+    body: &[u8],
+    config: &ApiConfig,
+) -> Result<(SendRequest, Option<String>), Refusal> {
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
         return Err(Refusal::message(
             StatusCode::BAD_REQUEST,

@@ -223,7 +223,7 @@ fn flag(params: &Params, name: &str) -> Result<bool, Failure> {
     }
 }
 
-fn parse_send(params: &Params, max_recipients: usize) -> Result<Send, Failure> {
+pub(crate) fn parse_send(params: &Params, max_recipients: usize) -> Result<Send, Failure> {
     let no_recipients = || Failure::invalid(Code::NO_RECIPIENTS, Code::NO_RECIPIENTS.message());
     let list = params.get("sms_recipients").ok_or_else(no_recipients)?;
     let rules = ListRules {

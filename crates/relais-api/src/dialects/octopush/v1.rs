@@ -112,7 +112,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(request: Request) -> Result<T
 }
 
 #[derive(Debug, Deserialize)]
-struct SendBody {
+pub(crate) struct SendBody {
     recipients: Option<Vec<RecipientBody>>,
     text: Option<String>,
     #[serde(rename = "type")]
@@ -160,7 +160,7 @@ fn personalize(
 }
 
 impl SendBody {
-    fn into_send(self, max_recipients: usize) -> Result<Send, Failure> {
+    pub(crate) fn into_send(self, max_recipients: usize) -> Result<Send, Failure> {
         let recipients = self.recipients.unwrap_or_default();
         if recipients.is_empty() {
             return Err(Failure::invalid(Code::NO_RECIPIENTS, "recipients is empty"));

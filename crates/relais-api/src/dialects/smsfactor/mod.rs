@@ -34,7 +34,7 @@ mod credits;
 mod errors;
 mod lists;
 mod reads;
-mod requests;
+pub(crate) mod requests;
 mod send;
 mod webhooks;
 

@@ -75,6 +75,36 @@ fn format_of(params: &Params) -> Result<Format, Failure> {
     }
 }
 
+/// Adds the body's parameters to `params` (a form's, or a JSON object's
+/// scalars as text) and returns the JSON object when the body is one; a
+/// blank body adds nothing.
+pub(crate) fn read_body(
+    kind: BodyKind,
+    bytes: &[u8],
+    params: &mut Params,
+) -> Result<Option<serde_json::Map<String, Json>>, Failure> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if kind == BodyKind::Form {
+        let form = Params::parse(bytes).map_err(|e| Failure::constraint("body", e.to_string()))?;
+        params.extend(form);
+        return Ok(None);
+    }
+    let invalid = |detail: String| Failure::new(90, format!("JSON invalide : {detail}"));
+    let object = match serde_json::from_slice::<Json>(bytes) {
+        Ok(Json::Object(object)) => object,
+        Ok(_) => return Err(invalid("un objet est attendu".into())),
+        Err(e) => return Err(invalid(e.to_string())),
+    };
+    for (key, value) in &object {
+        if let Some(text) = scalar::text(value) {
+            params.push(key.clone(), text);
+        }
+    }
+    Ok(Some(object))
+}
+
 impl FromRequest<SharedState> for Input {
     type Rejection = Response;
 
@@ -87,30 +117,8 @@ impl FromRequest<SharedState> for Input {
         let bytes = body::read(request)
             .await
             .map_err(|e| Failure::constraint("body", e.to_string()).render(format))?;
-        let mut json = None;
-        if !bytes.iter().all(u8::is_ascii_whitespace) {
-            if kind == BodyKind::Form {
-                let form = Params::parse(&bytes)
-                    .map_err(|e| Failure::constraint("body", e.to_string()).render(format))?;
-                params.extend(form);
-            } else {
-                let invalid = |detail: String| {
-                    Failure::new(90, format!("JSON invalide : {detail}")).render(format)
-                };
-                let object = match serde_json::from_slice::<Json>(&bytes) {
-                    Ok(Json::Object(object)) => object,
-                    Ok(_) => return Err(invalid("un objet est attendu".into())),
-                    Err(e) => return Err(invalid(e.to_string())),
-                };
-                for (key, value) in &object {
-                    if let Some(text) = scalar::text(value) {
-                        params.push(key.clone(), text);
-                    }
-                }
-                json = Some(object);
-            }
-            format = format_of(&params).map_err(|f| f.render(format))?;
-        }
+        let json = read_body(kind, &bytes, &mut params).map_err(|f| f.render(format))?;
+        format = format_of(&params).map_err(|f| f.render(format))?;
         let caller = authenticate(state, params.get("apiKey"))
             .await
             .map_err(|e| Failure::from(e).render(format))?;

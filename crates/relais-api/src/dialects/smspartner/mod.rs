@@ -21,8 +21,8 @@
 mod account;
 mod callbacks;
 mod errors;
-mod input;
-mod send;
+pub(crate) mod input;
+pub(crate) mod send;
 mod status;
 mod stops;
 
