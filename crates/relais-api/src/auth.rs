@@ -30,9 +30,8 @@ pub struct Caller {
 ///
 /// The key and its account come from the node's
 /// [`AccountCache`](relais_engine::account_cache::AccountCache) (at most a
-/// second old; this node's own revocations and changes are seen at once),
-/// not through [`keys::authenticate`], which reports a disabled account like
-/// an unknown key: a client whose account was disabled is told so.
+/// second old; this node's own revocations and changes are seen at once). A
+/// disabled account is told so, not answered like an unknown key.
 pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     let token = token.trim();
     if token.is_empty() {

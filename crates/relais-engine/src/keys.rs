@@ -2,7 +2,7 @@
 //! hash, so a leaked database does not leak working credentials.
 
 use rand::RngCore;
-use relais_store::{Account, AccountId, ApiKey, Store, StoreResult};
+use relais_store::{AccountId, ApiKey, Store, StoreResult};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
@@ -44,19 +44,6 @@ pub async fn create_key(
         )
         .await?;
     Ok((token, key))
-}
-
-/// The account a token belongs to, if the key is live and the account enabled.
-pub async fn authenticate(store: &dyn Store, token: &str) -> StoreResult<Option<Account>> {
-    let token = token.trim();
-    if token.is_empty() {
-        return Ok(None);
-    }
-    Ok(store
-        .account_by_key_hash(&hash_token(token))
-        .await?
-        .map(|(account, _)| account)
-        .filter(|account| !account.disabled))
 }
 
 #[cfg(test)]
