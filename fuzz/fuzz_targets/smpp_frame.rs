@@ -1,13 +1,14 @@
 //! The SMPP front door's decoding: frames cut from any byte stream, every
 //! decoded PDU re-encodes to bytes that decode to the same command, and a
-//! submit's or deliver's fields go through the server's decode path (text
-//! by `data_coding`, `message_payload`, UDH or SAR, SMPP times, receipt
-//! text); undecodable submits and binds get a status.
+//! submit's or deliver's fields go through the decode path the server and
+//! the ESME share (`pdu::message_body`, `pdu::user_data`: text by
+//! `data_coding`, `message_payload`, UDH or SAR; SMPP times, receipt text);
+//! undecodable submits and binds get a status.
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use relais_smpp::pdu::{self, ESM_UDHI, Frame, FrameDecoder, ShortMessage, TextCoding};
+use relais_smpp::pdu::{self, Frame, FrameDecoder, ShortMessage, TextCoding};
 use relais_smpp::receipt::ReceiptText;
 use relais_smpp::server::submit::{self, parse_time};
 use rusmpp::tlvs::Tlv;
@@ -92,25 +93,16 @@ fn check(command: &Command) {
     }
 }
 
-/// What the server and the ESME do with a message's octets: `None` when
-/// they would refuse them.
+/// What the server and the ESME do with a message's octets (the same
+/// `pdu` helpers): `None` when they would refuse them.
 fn user_data(fields: &ShortMessage, tlvs: &[Tlv]) -> Option<String> {
     let coding = TextCoding::of(fields.data_coding)?;
-    let body = match pdu::message_payload(tlvs) {
-        Some(payload) if fields.short_message.is_empty() => payload,
-        _ => &fields.short_message,
-    };
-    let payload = if fields.esm_class & ESM_UDHI != 0 {
-        let (concat, payload) = pdu::split_udh(body)?;
-        if let Some(c) = concat {
-            let _ = c.is_valid();
-        }
-        payload
-    } else {
-        let _ = pdu::sar(tlvs);
-        body
-    };
+    let (concat, payload) =
+        pdu::user_data(fields.esm_class, pdu::message_body(fields.short_message.clone(), tlvs), tlvs)?;
+    if let Some(c) = concat {
+        let _ = c.is_valid();
+    }
     coding
-        .is_well_formed(payload)
-        .then(|| coding.decode(payload))
+        .is_well_formed(&payload)
+        .then(|| coding.decode(&payload))
 }

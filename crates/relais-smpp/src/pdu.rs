@@ -288,6 +288,27 @@ pub fn message_payload(tlvs: &[Tlv]) -> Option<&[u8]> {
     })
 }
 
+/// A message's octets: its `message_payload` TLV when `short_message` is
+/// empty (SMPP 3.4 §5.3.2.32), else `short_message`.
+pub fn message_body(short_message: Vec<u8>, tlvs: &[Tlv]) -> Vec<u8> {
+    match message_payload(tlvs) {
+        Some(payload) if short_message.is_empty() => payload.to_vec(),
+        _ => short_message,
+    }
+}
+
+/// A message's octets cut into its concatenation (the user data header's
+/// when `esm_class` says there is one, else the SAR TLVs') and its text
+/// octets. `None` when the header is malformed.
+pub fn user_data(esm_class: u8, body: Vec<u8>, tlvs: &[Tlv]) -> Option<(Option<Concat>, Vec<u8>)> {
+    if esm_class & ESM_UDHI != 0 {
+        let (concat, payload) = split_udh(&body)?;
+        Some((concat, payload.to_vec()))
+    } else {
+        Some((sar(tlvs), body))
+    }
+}
+
 /// The `receipted_message_id` TLV of a delivery receipt.
 pub fn receipted_message_id(tlvs: &[Tlv]) -> Option<String> {
     tlvs.iter().find_map(|tlv| match tlv.value() {

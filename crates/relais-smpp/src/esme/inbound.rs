@@ -88,10 +88,7 @@ impl Incoming {
 fn read(deliver: &DeliverSm) -> Event {
     let fields = pdu::ShortMessage::of_deliver(deliver);
     let tlvs = deliver.tlvs();
-    let body = match pdu::message_payload(tlvs) {
-        Some(payload) if fields.short_message.is_empty() => payload.to_vec(),
-        _ => fields.short_message,
-    };
+    let body = pdu::message_body(fields.short_message, tlvs);
     let kind = fields.esm_class & pdu::ESM_TYPE_MASK;
     if kind != 0 {
         // Receipts are ASCII whatever their data_coding says.
@@ -117,13 +114,8 @@ fn read(deliver: &DeliverSm) -> Event {
     let Some(coding) = TextCoding::of(fields.data_coding) else {
         return Event::Unusable("a reply in a binary data_coding");
     };
-    let (concat, payload) = if fields.esm_class & pdu::ESM_UDHI != 0 {
-        match pdu::split_udh(&body) {
-            Some((concat, payload)) => (concat, payload.to_vec()),
-            None => return Event::Unusable("a malformed user data header"),
-        }
-    } else {
-        (pdu::sar(tlvs), body)
+    let Some((concat, payload)) = pdu::user_data(fields.esm_class, body, tlvs) else {
+        return Event::Unusable("a malformed user data header");
     };
     Event::Reply {
         from: fields.source,

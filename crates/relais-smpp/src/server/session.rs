@@ -538,20 +538,10 @@ impl Session {
             self.outbox.send(&refuse(status::INVALID_DATA_CODING));
             return;
         };
-        let body = match pdu::message_payload(tlvs) {
-            Some(payload) if fields.short_message.is_empty() => payload.to_vec(),
-            _ => fields.short_message,
-        };
-        let (concat, payload) = if fields.esm_class & pdu::ESM_UDHI != 0 {
-            match pdu::split_udh(&body) {
-                Some((concat, payload)) => (concat, payload.to_vec()),
-                None => {
-                    self.outbox.send(&refuse(0x43)); // ESME_RINVESMCLASS
-                    return;
-                }
-            }
-        } else {
-            (pdu::sar(tlvs), body)
+        let body = pdu::message_body(fields.short_message, tlvs);
+        let Some((concat, payload)) = pdu::user_data(fields.esm_class, body, tlvs) else {
+            self.outbox.send(&refuse(0x43)); // ESME_RINVESMCLASS
+            return;
         };
         let pending = Pending {
             submit,
