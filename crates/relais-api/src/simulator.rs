@@ -70,7 +70,7 @@ pub async fn inject_inbound(
     .map_err(|e| ApiError::unprocessable("invalid_number", e.to_string()).with_field("from"))?;
     let stored = simulator
         .inject_inbound(from.e164, &body.to, &body.text, body.account_id)
-        .await?;
+        .await;
     match stored {
         Some(inbound) => Ok((StatusCode::CREATED, Json(inbound.into()))),
         None => Err(ApiError::not_found()),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 use metrics_exporter_prometheus::PrometheusHandle;
+use relais_connectors::simulator::Simulator;
 use relais_engine::send::Pipeline;
-use relais_engine::simulator::Simulator;
 use relais_store::Store;
 
 /// How the HTTP API behaves (from configuration).

@@ -522,7 +522,7 @@ async fn bulk_send_answers_each_entry() {
 
 /// Hands the due messages to a pretend carrier and reports `status` for them.
 async fn deliver_all(app: &TestApp, status: MessageStatus) {
-    let now = relais_engine::clock::now_ms();
+    let now = relais_store::clock::now_ms();
     let leased = app.store.claim_due(now, 100, now + 60_000).await.unwrap();
     let outcomes: Vec<_> = leased
         .iter()
@@ -851,7 +851,7 @@ async fn url_dlr_and_url_response_route_the_campaign_s_callbacks() {
         .json();
     assert_eq!(native["callback_url"], "http://127.0.0.1:9/dlr");
     deliver_all(&app, MessageStatus::Delivered).await;
-    let now = relais_engine::clock::now_ms();
+    let now = relais_store::clock::now_ms();
     let reply = NewInbound {
         from: "+33612345678".parse().unwrap(),
         to: "36180".into(),

@@ -13,10 +13,10 @@ use relais_store::{MessageId, OutboundMessage, Store, SubmitOutcome};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
-use crate::clock;
-use crate::connector::SubmitResult;
 use crate::ratelimit::SegmentRate;
 use crate::routing::{Chain, Router};
+use relais_connectors::contract::SubmitResult;
+use relais_store::clock;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -5,7 +5,7 @@ use rand::RngCore;
 use relais_store::{AccountId, ApiKey, Store, StoreResult};
 use sha2::{Digest, Sha256};
 
-use crate::clock;
+use relais_store::clock;
 
 /// Every token starts with this, so a leaked one is recognisable in logs and scanners.
 pub const TOKEN_PREFIX: &str = "rl_";

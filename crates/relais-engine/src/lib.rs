@@ -2,26 +2,22 @@
 //!
 //! It owns sending (loading an account's context, planning with `relais-core`,
 //! committing through the store: [`send`]), the scheduler and dispatcher that
-//! lease due messages and hand them to routes of connectors, the [`connector`]
-//! interface and the built-in simulator, the processing of status events and
-//! inbound messages, and the webhook outbox worker.
+//! lease due messages and hand them to routes of connectors (whose contract
+//! is `relais-connectors`'), the per-node account cache, and the webhook
+//! outbox worker.
 //!
 //! It must not parse or render any door's protocol (that is `relais-api`'s and
 //! `relais-smpp`'s job) nor hold business rules (those are `relais-core`'s).
 
 pub mod account_cache;
 pub mod callback_url;
-pub mod clock;
 mod commit_batch;
-pub mod connector;
 pub mod dispatcher;
 pub mod engine;
-pub mod events;
 pub mod keys;
 pub mod progress;
 pub mod ratelimit;
 mod request_hash;
 pub mod routing;
 pub mod send;
-pub mod simulator;
 pub mod webhooks;

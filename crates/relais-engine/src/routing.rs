@@ -15,7 +15,7 @@ use relais_core::pricing::RouteClass;
 use relais_store::OutboundMessage;
 use serde::{Deserialize, Serialize};
 
-use crate::connector::Connector;
+use relais_connectors::contract::Connector;
 
 /// A route as configured. Empty match lists match everything.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +152,7 @@ mod tests {
     use relais_core::plan::ChannelOrder;
 
     use super::*;
-    use crate::connector::SubmitResult;
+    use relais_connectors::contract::SubmitResult;
 
     struct Named(&'static str);
 
@@ -160,6 +160,9 @@ mod tests {
     impl Connector for Named {
         fn name(&self) -> &str {
             self.0
+        }
+        fn kind(&self) -> &'static str {
+            "test"
         }
         async fn submit(&self, _: &[OutboundMessage]) -> Vec<SubmitResult> {
             unreachable!("routing never submits")

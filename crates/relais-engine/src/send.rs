@@ -34,9 +34,9 @@ use relais_store::{
 use tokio::sync::Notify;
 
 use crate::account_cache::AccountCache;
-use crate::clock;
 use crate::commit_batch::{CommitBatcher, MAX_BATCH_MESSAGES, PlannedCampaign};
 use crate::request_hash::request_hash;
+use relais_store::clock;
 
 /// Recipients up to which planning reads, of the account's blacklist and
 /// NPAI list, only the request's numbers (see [`Pipeline::listed`]).

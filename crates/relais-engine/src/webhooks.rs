@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::callback_url::{check_callback_url, is_internal};
-use crate::clock;
+use relais_store::clock;
 
 /// The facts a callback is rendered from, loaded when it is delivered.
 // Built once per callback and borrowed by the renderer: boxing would buy nothing.

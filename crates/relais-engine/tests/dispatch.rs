@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use relais_connectors::contract::{Connector, DEFAULT_REPORT_TIMEOUT, SubmitResult};
 use relais_core::money::Amount;
 use relais_core::plan::{Channel, Recipient, SendRequest};
-use relais_engine::connector::{Connector, DEFAULT_REPORT_TIMEOUT, SubmitResult};
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
@@ -56,6 +56,9 @@ impl Fake {
 impl Connector for Fake {
     fn name(&self) -> &str {
         self.name
+    }
+    fn kind(&self) -> &'static str {
+        "test"
     }
     fn is_up(&self) -> bool {
         self.up
@@ -107,7 +110,7 @@ async fn setup() -> Setup {
     let account = store
         .create_account(
             NewAccount::new("acme", Some(Amount::from_units(10))),
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await
         .unwrap();
@@ -305,7 +308,7 @@ async fn sandbox_accounts_only_use_the_sandbox_connector() {
                 sandbox: true,
                 settings: AccountSettings::default(),
             },
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await
         .unwrap();
@@ -343,10 +346,10 @@ async fn a_message_whose_report_never_comes_expires_at_its_connectors_deadline()
     let campaign = send(&setup, &["0612345678", "+4915112345678"]).await;
     assert_eq!(dispatcher.dispatch_once().await.unwrap(), 2);
     let after_debit = balance(&setup).await;
-    let now = relais_engine::clock::now_ms();
+    let now = relais_store::clock::now_ms();
     assert_eq!(setup.store.expire_due(now).await.unwrap(), 0, "not yet due");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let now = relais_engine::clock::now_ms();
+    let now = relais_store::clock::now_ms();
     assert_eq!(setup.store.expire_due(now).await.unwrap(), 1);
     let s = statuses(&setup, campaign).await;
     assert_eq!(s["+33612345678"].0, MessageStatus::Expired);

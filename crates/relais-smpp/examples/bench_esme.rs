@@ -17,10 +17,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use relais_connectors::contract::Connector;
+use relais_connectors::sink::StoreSink;
 use relais_core::plan::{Channel, Recipient, SendRequest};
-use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
-use relais_engine::events::EventSink;
 use relais_engine::progress::{Progress, watch_delivery};
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
@@ -54,7 +54,7 @@ async fn main() {
     let account = store
         .create_account(
             NewAccount::new("bench", None),
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await
         .expect("account");
@@ -67,7 +67,7 @@ async fn main() {
     })
     .await
     .expect("simulator");
-    let sink = Arc::new(EventSink::new(store.clone(), Vec::new()));
+    let sink = Arc::new(StoreSink::new(store.clone(), Vec::new()));
     let esme = Esme::start(
         EsmeConfig {
             name: "carrier".into(),

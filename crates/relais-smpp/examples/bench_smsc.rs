@@ -11,14 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use relais_connectors::contract::{Connector, SubmitResult};
+use relais_connectors::sink::EventSink;
 use relais_core::encoding::Encoding;
 use relais_core::number::Country;
 use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
-use relais_engine::connector::{Connector, SubmitResult};
-use relais_smpp::esme::{Esme, EsmeConfig, Sink};
+use relais_smpp::esme::{Esme, EsmeConfig};
 use relais_smpp::smsc::{Smsc, SmscConfig};
-use relais_store::{CarrierReport, NewInbound, OutboundMessage, StoreResult};
+use relais_store::{
+    AccountId, CarrierReport, Inbound, Millis, NewInbound, OutboundMessage, StoreResult,
+};
 
 #[derive(Default)]
 struct Counting {
@@ -26,15 +29,19 @@ struct Counting {
 }
 
 #[async_trait]
-impl Sink for Counting {
-    async fn reports(&self, reports: &[CarrierReport]) -> StoreResult<()> {
+impl EventSink for Counting {
+    async fn reports(&self, reports: &[CarrierReport]) -> u64 {
         self.reports
             .fetch_add(reports.len() as u64, Ordering::Relaxed);
-        Ok(())
+        reports.len() as u64
     }
 
-    async fn inbound(&self, _: NewInbound) -> StoreResult<()> {
-        Ok(())
+    async fn inbound(&self, _: NewInbound, _: Option<AccountId>) -> Option<Inbound> {
+        None
+    }
+
+    async fn awaiting_reports(&self, _: &str, _: Millis, _: u32) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
     }
 }
 

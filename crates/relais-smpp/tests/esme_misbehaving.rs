@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{Recorder, eventually, message};
 use futures_util::{SinkExt, StreamExt};
+use relais_connectors::contract::{Connector, SubmitResult};
 use relais_core::encoding::Encoding;
-use relais_engine::connector::{Connector, SubmitResult};
 use relais_smpp::esme::{Esme, EsmeConfig};
 use relais_smpp::pdu::{ShortMessage, c_string};
 use relais_store::MessageStatus;

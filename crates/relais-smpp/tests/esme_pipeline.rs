@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use relais_connectors::contract::Connector;
+use relais_connectors::sink::StoreSink;
 use relais_core::plan::{Channel, Recipient, SendRequest};
-use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
-use relais_engine::events::EventSink;
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendOptions, SendOutcome, SendSettings};
 use relais_smpp::esme::{Esme, EsmeConfig};
@@ -45,7 +45,7 @@ async fn campaign_through_the_connector_is_delivered() {
     })
     .await
     .unwrap();
-    let sink = Arc::new(EventSink::new(store.clone(), vec!["STOP".into()]));
+    let sink = Arc::new(StoreSink::new(store.clone(), vec!["STOP".into()]));
     let esme = Esme::start(
         EsmeConfig {
             name: "carrier".into(),

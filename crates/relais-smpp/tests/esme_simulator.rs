@@ -4,12 +4,13 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use common::{Recorder, eventually, message, utf16};
 use futures_util::{SinkExt, StreamExt};
+use relais_connectors::contract::{Connector, SubmitResult};
 use relais_core::encoding::Encoding;
 use relais_core::gsm7;
-use relais_engine::connector::{Connector, SubmitResult};
 use relais_smpp::esme::{BindMode, Concatenation, Esme, EsmeConfig};
 use relais_smpp::pdu::{Address, ShortMessage, c_string};
 use relais_smpp::server::submit::parse_time;
@@ -259,13 +260,21 @@ async fn undelivered_and_expired_receipts() {
 #[tokio::test]
 async fn a_receipt_is_acknowledged_only_once_stored() {
     let (smsc, esme, sink) = start(smsc_config(), |_| {}).await;
-    sink.fail_reports.store(2, Ordering::SeqCst);
+    sink.hold_reports.store(true, Ordering::SeqCst);
     let results = esme
         .submit(&[message(1, "+33612345678", "hi", Encoding::Gsm7)])
         .await;
     let ids = accepted(&results[0]);
+    eventually(5, "the receipt handed to the sink", || {
+        sink.report_calls.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    // The store has not taken it: the SMSC has no acknowledgement.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smsc.stats().receipts_acked, 0);
+    assert!(sink.reports().is_empty());
+    sink.hold_reports.store(false, Ordering::SeqCst);
     eventually(5, "the receipt stored", || sink.reports().len() == 1).await;
-    assert!(sink.report_calls.load(Ordering::SeqCst) >= 3);
     assert_eq!(sink.reports()[0].carrier_id, ids[0]);
     eventually(5, "the ack", || smsc.stats().receipts_acked == 1).await;
     esme.shutdown().await;

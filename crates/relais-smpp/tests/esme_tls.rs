@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::pki::{Pki, SERVER_NAME};
 use common::{Recorder, eventually, one_message_and_its_receipt};
-use relais_engine::connector::Connector;
+use relais_connectors::contract::Connector;
 use relais_smpp::esme::{Esme, EsmeConfig, EsmeTls};
 use relais_smpp::smsc::{Smsc, SmscAccount, SmscConfig, SmscTls};
 

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::fixture::{Fixture, Options, PASSWORD, SYSTEM_ID};
-use relais_engine::events::EventSink;
+use relais_connectors::sink::{EventSink, StoreSink};
 use relais_store::{NewInbound, Page};
 use serde_json::Value;
 
@@ -65,7 +65,7 @@ async fn smpplib_submits_and_receives_receipts() {
         .output();
     // A reply from the destination, once a message to it is committed (the
     // store finds no account for it before).
-    let sink = EventSink::new(fixture.store.clone(), vec!["STOP".into()]);
+    let sink = StoreSink::new(fixture.store.clone(), vec!["STOP".into()]);
     let reply = NewInbound {
         from: "+33612345678".parse().unwrap(),
         to: "Smpplib".into(),
@@ -74,7 +74,7 @@ async fn smpplib_submits_and_receives_receipts() {
         at: jiff::Timestamp::now().as_millisecond(),
     };
     let inject = async {
-        while sink.inbound(reply.clone(), None).await.unwrap().is_none() {
+        while sink.inbound(reply.clone(), None).await.is_none() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };

@@ -9,6 +9,7 @@
 //! acknowledges is committed, atomically and exactly (credits never below zero).
 //! Times are epoch milliseconds (`i64`) so every backend stores them alike.
 
+pub mod clock;
 mod codec;
 mod commit;
 mod logins;

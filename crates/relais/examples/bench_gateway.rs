@@ -154,7 +154,7 @@ async fn bench_key(store: &dyn Store) -> String {
     let account = store
         .create_account(
             NewAccount::new("bench", None),
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await
         .unwrap();

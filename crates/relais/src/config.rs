@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use relais_connectors::simulator::SimulatorConfig;
 use relais_core::calendar::SendingWindowConfig;
 use relais_core::number::Country;
 use relais_core::optout::DEFAULT_STOP_KEYWORDS;
 use relais_core::pricing::PriceEntry;
 use relais_engine::engine::EngineConfig;
 use relais_engine::routing::RouteConfig;
-use relais_engine::simulator::SimulatorConfig;
 use relais_smpp::esme::EsmeConfig;
 use relais_smpp::server::ServerConfig;
 use serde::{Deserialize, Serialize};

@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use jiff::SignedDuration;
 use relais_api::state::{ApiConfig, AppState, RateLimit};
+use relais_connectors::contract::Connector;
+use relais_connectors::simulator::Simulator;
+use relais_connectors::sink::StoreSink;
 use relais_core::calendar::Calendars;
 use relais_core::plan::{Channel, Limits};
 use relais_core::pricing::PriceTable;
-use relais_engine::connector::Connector;
 use relais_engine::engine::Engine;
-use relais_engine::events::EventSink;
 use relais_engine::ratelimit::SegmentRate;
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendSettings};
-use relais_engine::simulator::Simulator;
 use relais_smpp::esme::Esme;
 use relais_store::Store;
 use relais_store::postgres::{PostgresOptions, PostgresStore};
@@ -127,7 +127,7 @@ pub fn start(
     let wake = Arc::new(Notify::new());
     let pipeline =
         Arc::new(Pipeline::new(store.clone(), send_settings(config)?).with_wake(wake.clone()));
-    let sink = Arc::new(EventSink::new(
+    let sink = Arc::new(StoreSink::new(
         store.clone(),
         config.sending.stop_keywords.clone(),
     ));

@@ -222,7 +222,7 @@ pub async fn cancel_campaign(
     caller: Caller,
     Id(id): Id,
 ) -> Result<Json<CancelAnswer>, ApiError> {
-    let now = relais_engine::clock::now_ms();
+    let now = relais_store::clock::now_ms();
     let outcome = state
         .store
         .cancel_campaign(caller.account.id, id, now)

@@ -114,7 +114,7 @@ async fn add(
             list,
             &entries,
             "api",
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await?;
     Ok(AddedNumbers {

@@ -1,5 +1,5 @@
 //! What the SMSC delivers: receipts and replies (MO), stored through the
-//! [`Sink`] and only then acknowledged with `deliver_sm_resp`, so that a
+//! [`EventSink`] and only then acknowledged with `deliver_sm_resp`, so that a
 //! receipt the store did not take is offered again by the SMSC.
 //!
 //! One worker per connector takes the `deliver_sm` of all its binds, in
@@ -17,14 +17,16 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use relais_core::number::{self, Country, E164, NumberPolicy};
-use relais_engine::clock;
-use relais_store::{CarrierReport, MessageStatus, NewInbound, StoreResult};
+use relais_store::clock;
+use relais_store::{CarrierReport, MessageStatus, NewInbound};
 use rusmpp::pdus::{DeliverSm, DeliverSmResp};
 use rusmpp::{Command, CommandId, CommandStatus};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{Shared, Sink};
+use relais_connectors::sink::EventSink;
+
+use super::Shared;
 use crate::concat::{Added, Reassembler};
 use crate::pdu::{self, Address, Concat, TextCoding, status};
 use crate::receipt::{self, ReceiptText};
@@ -140,7 +142,7 @@ type PartMeta = (TextCoding, Address, Address);
 
 pub(super) async fn run(
     shared: Arc<Shared>,
-    sink: Arc<dyn Sink>,
+    sink: Arc<dyn EventSink>,
     mut rx: mpsc::UnboundedReceiver<Incoming>,
 ) {
     let config = &shared.config;
@@ -237,7 +239,7 @@ pub(super) async fn run(
         }
         held = still_held;
         if !reports.is_empty() {
-            if !retry(&mut shutdown, || sink.reports(&reports)).await {
+            if !until_stored(&mut shutdown, sink.reports(&reports)).await {
                 return;
             }
             for ack in acks {
@@ -288,7 +290,7 @@ fn sender_number(from: &Address, region: Country) -> Option<E164> {
 
 async fn store_reply(
     shared: &Shared,
-    sink: &Arc<dyn Sink>,
+    sink: &Arc<dyn EventSink>,
     shutdown: &mut watch::Receiver<bool>,
     from: &Address,
     to: &Address,
@@ -307,27 +309,17 @@ async fn store_reply(
         connector: config.name.clone(),
         at,
     };
-    retry(shutdown, || sink.inbound(inbound.clone())).await
+    until_stored(shutdown, sink.inbound(inbound, None)).await
 }
 
-/// Calls `attempt` until it succeeds (true) or the connector stops (false).
-async fn retry<F, Fut>(shutdown: &mut watch::Receiver<bool>, mut attempt: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = StoreResult<()>>,
-{
-    let mut wait = Duration::from_millis(50);
-    loop {
-        match attempt().await {
-            Ok(()) => return true,
-            Err(e) => {
-                tracing::warn!(error = %e, "storing what the SMSC delivered failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = shutdown.changed() => return false,
-                }
-                wait = (wait * 2).min(Duration::from_secs(5));
-            }
-        }
+/// Waits for the sink to store (true), or for the connector to stop
+/// (false: then nothing is acknowledged, and the SMSC offers it again).
+async fn until_stored<T>(
+    shutdown: &mut watch::Receiver<bool>,
+    stored: impl std::future::Future<Output = T>,
+) -> bool {
+    tokio::select! {
+        _ = stored => true,
+        _ = shutdown.changed() => false,
     }
 }

@@ -40,12 +40,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use relais_connectors::contract::{Binds, Connector, ConnectorStatus, SubmitResult};
+use relais_connectors::sink::EventSink;
 use relais_core::encoding::Encoding;
 use relais_core::number::Country;
 use relais_core::segments;
-use relais_engine::connector::{Connector, SubmitResult};
-use relais_engine::events::EventSink;
-use relais_store::{CarrierReport, NewInbound, OutboundMessage, StoreResult};
+use relais_store::OutboundMessage;
 use rusmpp::tlvs::MessageSubmissionRequestTlvValue;
 use rusmpp::{Command, CommandStatus};
 use serde::{Deserialize, Serialize};
@@ -242,32 +242,6 @@ pub enum Concatenation {
     Sar,
 }
 
-/// Where the connector hands receipts and replies; both calls return once
-/// stored, and only then is the SMSC's `deliver_sm` acknowledged.
-/// [`EventSink`] is the real one.
-#[async_trait]
-pub trait Sink: Send + Sync + 'static {
-    async fn reports(&self, reports: &[CarrierReport]) -> StoreResult<()>;
-    async fn inbound(&self, inbound: NewInbound) -> StoreResult<()>;
-}
-
-#[async_trait]
-impl Sink for EventSink {
-    async fn reports(&self, reports: &[CarrierReport]) -> StoreResult<()> {
-        EventSink::reports(self, reports).await.map(|_| ())
-    }
-
-    async fn inbound(&self, inbound: NewInbound) -> StoreResult<()> {
-        if EventSink::inbound(self, inbound.clone(), None)
-            .await?
-            .is_none()
-        {
-            tracing::warn!(from = %inbound.from, "reply from a number no account sent to; dropped");
-        }
-        Ok(())
-    }
-}
-
 /// What became of one part.
 #[derive(Debug)]
 enum PartOutcome {
@@ -416,7 +390,7 @@ impl Esme {
     /// Starts the binds (they connect in the background; see [`Esme::is_up`])
     /// and the worker that stores receipts and replies into `sink`. Fails
     /// only on a configuration that cannot work (the TLS options).
-    pub fn start(config: EsmeConfig, sink: Arc<dyn Sink>) -> Result<Arc<Esme>, String> {
+    pub fn start(config: EsmeConfig, sink: Arc<dyn EventSink>) -> Result<Arc<Esme>, String> {
         let tls = config.tls.client(&config.host)?;
         if config.tls.insecure_skip_verify {
             tracing::warn!(connector = %config.name, "tls.insecure_skip_verify: the SMSC's certificate is not checked");
@@ -558,8 +532,31 @@ impl Connector for Esme {
         &self.shared.config.name
     }
 
+    fn kind(&self) -> &'static str {
+        "smpp"
+    }
+
     fn is_up(&self) -> bool {
         self.shared.transmitters_up.load(Ordering::Acquire) > 0
+    }
+
+    /// Binds counts the binds that transmit (transceivers, or transmitters
+    /// beside their receivers).
+    fn status(&self) -> ConnectorStatus {
+        let up = self.shared.transmitters_up.load(Ordering::Acquire);
+        ConnectorStatus {
+            up: up > 0,
+            last_error: self.last_error(),
+            in_flight: self.shared.awaiting_responses.load(Ordering::Acquire) as u64,
+            binds: Some(Binds {
+                up: u32::try_from(up).unwrap_or(u32::MAX),
+                configured: u32::try_from(self.shared.config.binds.max(1)).unwrap_or(u32::MAX),
+            }),
+        }
+    }
+
+    async fn shutdown(&self) {
+        Esme::shutdown(self).await;
     }
 
     fn report_timeout(&self) -> Duration {

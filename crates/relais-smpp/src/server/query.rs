@@ -14,7 +14,7 @@
 //! |              | 0x11 ESME_RCANCELFAIL: nothing to cancel, or unknown id  |
 //! | `replace_sm` | 0x13 ESME_RREPLACEFAIL, always                           |
 
-use relais_engine::clock;
+use relais_store::clock;
 use relais_store::{AccountId, CampaignId, Page, Store, StoreError};
 use rusmpp::pdus::QuerySmResp;
 use rusmpp::types::EmptyOrFullCOctetString;

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use relais_engine::clock;
 use relais_engine::webhooks::{ResultLog, record_results};
+use relais_store::clock;
 use relais_store::{
     AccountId, Campaign, EventKind, MessageStatus, Millis, StoreResult, Webhook, WebhookFacts,
     WebhookResult,

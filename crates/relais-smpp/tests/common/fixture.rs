@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
+use relais_connectors::contract::Connector;
+use relais_connectors::simulator::{Simulator, SimulatorConfig};
+use relais_connectors::sink::StoreSink;
 use relais_core::money::Amount;
 use relais_core::plan::Channel;
-use relais_engine::connector::Connector;
 use relais_engine::dispatcher::{Dispatcher, DispatcherConfig};
-use relais_engine::events::EventSink;
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendSettings};
-use relais_engine::simulator::{Simulator, SimulatorConfig};
 use relais_smpp::pdu::c_string;
 use relais_smpp::server::store_backed::{StoreAuth, StoreReceipts, login};
 use relais_smpp::server::{AuthError, ServerConfig, SmppAccount, SmppAuth, SmppServer};
@@ -117,7 +117,7 @@ impl Fixture {
             .unwrap();
 
         // The engine: the simulator as the only carrier, delivering quickly.
-        let sink = Arc::new(EventSink::new(store.clone(), vec!["STOP".into()]));
+        let sink = Arc::new(StoreSink::new(store.clone(), vec!["STOP".into()]));
         let simulator: Arc<dyn Connector> = Simulator::start(
             SimulatorConfig {
                 report_delay_ms: (5, 20),

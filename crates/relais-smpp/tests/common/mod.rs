@@ -5,49 +5,51 @@ pub mod fixture;
 pub mod pki;
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use relais_connectors::contract::{Connector, SubmitResult};
+use relais_connectors::sink::EventSink;
 use relais_core::encoding::Encoding;
 use relais_core::number::Country;
 use relais_core::plan::{ChannelOrder, MessageKind};
 use relais_core::pricing::RouteClass;
 use relais_core::segments;
-use relais_engine::connector::{Connector, SubmitResult};
-use relais_smpp::esme::{Esme, Sink};
+use relais_smpp::esme::Esme;
 use relais_store::{
-    CarrierReport, MessageStatus, NewInbound, OutboundMessage, StoreError, StoreResult,
+    AccountId, CarrierReport, Inbound, MessageStatus, Millis, NewInbound, OutboundMessage,
+    StoreResult,
 };
 
-/// Records what a connector reports; can refuse the first reports.
+/// Records what a connector reports; can hold reports back (a slow store).
 #[derive(Default)]
 pub struct Recorder {
     pub reports: Mutex<Vec<CarrierReport>>,
     pub inbound: Mutex<Vec<NewInbound>>,
-    /// Report calls to fail before accepting.
-    pub fail_reports: AtomicUsize,
+    /// While set, report calls wait (the store has not taken them yet).
+    pub hold_reports: AtomicBool,
     pub report_calls: AtomicUsize,
 }
 
 #[async_trait]
-impl Sink for Recorder {
-    async fn reports(&self, reports: &[CarrierReport]) -> StoreResult<()> {
+impl EventSink for Recorder {
+    async fn reports(&self, reports: &[CarrierReport]) -> u64 {
         self.report_calls.fetch_add(1, Ordering::SeqCst);
-        if self
-            .fail_reports
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(StoreError::Corrupt("refused by the test".into()));
+        while self.hold_reports.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.reports.lock().unwrap().extend_from_slice(reports);
-        Ok(())
+        reports.len() as u64
     }
 
-    async fn inbound(&self, inbound: NewInbound) -> StoreResult<()> {
+    async fn inbound(&self, inbound: NewInbound, _: Option<AccountId>) -> Option<Inbound> {
         self.inbound.lock().unwrap().push(inbound);
-        Ok(())
+        None
+    }
+
+    async fn awaiting_reports(&self, _: &str, _: Millis, _: u32) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
     }
 }
 

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use relais_core::money::Amount;
-use relais_engine::{clock, keys};
+use relais_engine::keys;
+use relais_store::clock;
 use relais_store::{Account, AccountSettings, NewAccount, Store};
 
 use relais::config::{self, Overrides};

@@ -31,7 +31,7 @@ pub async fn prepare(store: &dyn Store, base: &str) -> Result<(), String> {
                 sandbox: false,
                 settings,
             },
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await
         .map_err(|e| e.to_string())?;

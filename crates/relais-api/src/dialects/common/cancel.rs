@@ -31,7 +31,7 @@ pub async fn cancel(
     }
     let outcome = state
         .store
-        .cancel_campaign(account.id, id, relais_engine::clock::now_ms())
+        .cancel_campaign(account.id, id, relais_store::clock::now_ms())
         .await?;
     // The refund changed the balance the node's cache holds.
     state.pipeline.accounts().forget_account(account.id);

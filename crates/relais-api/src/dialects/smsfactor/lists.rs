@@ -120,7 +120,7 @@ async fn add(
             which,
             &entries,
             super::NAME,
-            relais_engine::clock::now_ms(),
+            relais_store::clock::now_ms(),
         )
         .await?;
     Ok(ok().field("added_contacts", added).into())

@@ -370,7 +370,7 @@ async fn send_one(state: &AppState, input: &Input) -> Result<Value, Failure> {
     answer.push("cost", Value::amount(plan.cost));
     answer.push("currency", CURRENCY);
     let send_at = plan.send_at.as_millisecond();
-    if send_at > relais_engine::clock::now_ms() {
+    if send_at > relais_store::clock::now_ms() {
         answer.push("scheduledDeliveryDate", paris::format_datetime(send_at));
     }
     Ok(answer.into())

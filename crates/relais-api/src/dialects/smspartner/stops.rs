@@ -62,7 +62,7 @@ pub async fn add(State(state): State<SharedState>, input: Input) -> Response {
             )
         })?
         .e164;
-        let now = relais_engine::clock::now_ms();
+        let now = relais_store::clock::now_ms();
         state
             .store
             .add_listed(

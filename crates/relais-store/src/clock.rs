@@ -1,8 +1,8 @@
-//! Time for the engine: the one place that reads the wall clock, as epoch
+//! Time for relais: the one place that reads the wall clock, as epoch
 //! milliseconds for the store and as a jiff `Timestamp` for planning.
 
+use crate::Millis;
 use jiff::Timestamp;
-use relais_store::Millis;
 
 pub fn now_ms() -> Millis {
     Timestamp::now().as_millisecond()

@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::clock;
-use crate::connector::{Connector, SubmitResult};
-use crate::events::EventSink;
+use relais_store::clock;
+
+use crate::contract::{Connector, SubmitResult};
+use crate::sink::EventSink;
 
 /// How the simulator behaves. Ratios are fractions of submitted messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,7 +108,7 @@ impl Ord for Due {
 
 pub struct Simulator {
     config: SimulatorConfig,
-    sink: Arc<EventSink>,
+    sink: Arc<dyn EventSink>,
     /// Random per instance, so ids stay unique across restarts and nodes.
     id_prefix: String,
     counter: AtomicU64,
@@ -117,7 +118,7 @@ pub struct Simulator {
 
 impl Simulator {
     /// Creates the simulator and starts its reporting task (on the current runtime).
-    pub fn start(config: SimulatorConfig, sink: Arc<EventSink>) -> Arc<Self> {
+    pub fn start(config: SimulatorConfig, sink: Arc<dyn EventSink>) -> Arc<Self> {
         let mut rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -192,7 +193,7 @@ impl Simulator {
                     .collect()
             };
             scheduled += reports.len();
-            deliver_with_retry(|| self.sink.reports(&reports)).await;
+            self.sink.reports(&reports).await;
             if reports.len() < RECOVER_PAGE as usize {
                 break;
             }
@@ -218,7 +219,7 @@ impl Simulator {
         to: &str,
         text: &str,
         account_id: Option<AccountId>,
-    ) -> StoreResult<Option<Inbound>> {
+    ) -> Option<Inbound> {
         let inbound = NewInbound {
             from,
             to: to.to_string(),
@@ -245,6 +246,10 @@ impl Simulator {
 impl Connector for Simulator {
     fn name(&self) -> &str {
         &self.config.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "simulator"
     }
 
     fn report_timeout(&self) -> Duration {
@@ -315,7 +320,7 @@ impl Connector for Simulator {
 }
 
 /// Releases due reports in batches, retrying the store until it takes them.
-async fn report_loop(mut rx: mpsc::UnboundedReceiver<Due>, sink: Arc<EventSink>) {
+async fn report_loop(mut rx: mpsc::UnboundedReceiver<Due>, sink: Arc<dyn EventSink>) {
     let mut queue: BinaryHeap<Reverse<Due>> = BinaryHeap::new();
     loop {
         let next = queue.peek().map(|Reverse(d)| d.at);
@@ -353,10 +358,10 @@ async fn report_loop(mut rx: mpsc::UnboundedReceiver<Due>, sink: Arc<EventSink>)
             }
         }
         for chunk in reports.chunks(5000) {
-            deliver_with_retry(|| sink.reports(chunk)).await;
+            sink.reports(chunk).await;
         }
         for (inbound, account_id) in replies {
-            deliver_with_retry(|| sink.inbound(inbound.clone(), Some(account_id))).await;
+            sink.inbound(inbound, Some(account_id)).await;
         }
     }
 }
@@ -390,20 +395,6 @@ async fn recover_loop(simulator: Weak<Simulator>) {
             ),
             Err(e) => tracing::warn!(error = %e, "simulator: reading the reports it owes failed"),
         }
-    }
-}
-
-/// A report is never dropped: the store is retried until it answers.
-async fn deliver_with_retry<T, F, Fut>(mut attempt: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = StoreResult<T>>,
-{
-    let mut wait = Duration::from_millis(100);
-    while let Err(e) = attempt().await {
-        tracing::warn!(error = %e, "simulator: storing a report failed; retrying");
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(10));
     }
 }
 
