@@ -126,7 +126,10 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or_else(
+            || "unmatched".to_owned(),
+            |path| relais_connectors::intake::redact_path(path.as_str()).into_owned(),
+        );
     let response = next.run(request).await;
     let labels = [
         ("method", method),

@@ -8,6 +8,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use hmac::{Hmac, Mac};
+use serde::Serialize;
 use sha2::Sha256;
 
 use crate::contract::Intake;
@@ -71,12 +72,49 @@ pub fn is_url_safe(secret: &Secret) -> bool {
 }
 
 impl Intake {
-    /// Mounts the routes on `app` under their prefix, with the intake body limit.
-    pub fn mount(self, app: Router) -> Router {
-        app.nest(
+    /// Mounts the routes on `app` under their prefix, with the intake body
+    /// limit (whatever `app`'s own is).
+    pub fn mount<S: Clone + Send + Sync + 'static>(self, app: Router<S>) -> Router<S> {
+        app.nest_service(
             self.address.prefix(),
             self.router.layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
+    }
+
+    /// Each route: its path under the listener's root, what it receives, and
+    /// its full URL when the connector has a `public_url`.
+    pub fn routes(&self) -> Vec<IntakeRoute> {
+        self.paths
+            .iter()
+            .map(|p| IntakeRoute {
+                path: format!("{}{}", self.address.prefix(), p.path),
+                receives: p.receives,
+                url: self.address.url(p.path),
+            })
+            .collect()
+    }
+}
+
+/// One intake route of a connector, as `GET /admin/connectors` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntakeRoute {
+    pub path: String,
+    pub receives: &'static str,
+    pub url: Option<String>,
+}
+
+/// A metrics or log label for a request path: an intake path's secret
+/// replaced by `{secret}`, so that it never leaves the process.
+pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(rest) = path.strip_prefix("/connectors/") else {
+        return path.into();
+    };
+    let mut segments = rest.splitn(3, '/');
+    let name = segments.next().unwrap_or("");
+    match (segments.next(), segments.next()) {
+        (Some(_), Some(tail)) => format!("/connectors/{name}/{{secret}}/{tail}").into(),
+        (Some(_), None) => format!("/connectors/{name}/{{secret}}").into(),
+        _ => path.into(),
     }
 }
 
@@ -102,5 +140,12 @@ mod tests {
         assert_eq!(IntakeAddress::new("sf", None, &secret).url("/dlr"), None);
         assert!(!is_url_safe(&Secret::new("a/b")));
         assert!(!is_url_safe(&Secret::new("")));
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_paths() {
+        assert_eq!(redact_path("/connectors/sf/abc123/dlr"), "/connectors/sf/{secret}/dlr");
+        assert_eq!(redact_path("/connectors/sf/abc123"), "/connectors/sf/{secret}");
+        assert_eq!(redact_path("/v1/messages"), "/v1/messages");
     }
 }
