@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod auth;
 pub mod callbacks;
+pub mod connectors;
 pub mod dialects;
 pub mod error;
 pub mod extract;
@@ -34,17 +35,22 @@ pub use state::{ApiConfig, AppState, RateLimit, SharedState};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use relais_connectors::contract::Intake;
 
 /// The whole HTTP API: `/v1`, `/admin`, operations endpoints, `/openapi.json`
 /// and Swagger UI at `/docs`.
-/// Every dialect is nested under `/compat/{name}`.
-pub fn router(state: SharedState) -> Router {
+/// Every dialect is nested under `/compat/{name}`, and each connector's intake
+/// routes under `/connectors/{name}/{secret}` (with the intake body limit).
+pub fn router(state: SharedState, intakes: Vec<Intake>) -> Router {
     let body_limit = state.config.body_limit;
     let (mut api, doc) = openapi::api_router().split_for_parts();
     for name in dialects::NAMES {
         if let Some(dialect) = dialects::router(name) {
             api = api.nest(&format!("/compat/{name}"), dialect);
         }
+    }
+    for intake in intakes {
+        api = intake.mount(api);
     }
     api.merge(openapi::docs(doc))
         .fallback(error::not_found_fallback)

@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ErrorBody;
 use crate::state::SharedState;
-use crate::{admin, ops, simulator, v1};
+use crate::{admin, connectors, ops, simulator, v1};
 
 /// Security scheme of `/v1`: an API key as a bearer token.
 pub const API_KEY: &str = "api_key";
@@ -63,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<SharedState> {
         .merge(v1::router())
         .merge(admin::router())
         .merge(simulator::router())
+        .merge(connectors::router())
         .merge(ops::router())
 }
 

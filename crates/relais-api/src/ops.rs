@@ -123,13 +123,10 @@ pub async fn metrics(
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(
-            || "unmatched".to_owned(),
-            |path| relais_connectors::intake::redact_path(path.as_str()).into_owned(),
-        );
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || "unmatched".to_owned(),
+        |path| relais_connectors::intake::redact_path(path.as_str()).into_owned(),
+    );
     let response = next.run(request).await;
     let labels = [
         ("method", method),

@@ -10,6 +10,8 @@ use relais_connectors::simulator::Simulator;
 use relais_engine::send::Pipeline;
 use relais_store::Store;
 
+use crate::connectors::ConnectorEntry;
+
 /// How the HTTP API behaves (from configuration).
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -59,6 +61,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// The built-in simulator, for injecting replies (`/admin/simulator`).
     pub simulator: Option<Arc<Simulator>>,
+    /// The connectors of this node (`/admin/connectors`).
+    pub connectors: Vec<ConnectorEntry>,
     limiter: Option<KeyLimiter>,
 }
 
@@ -83,6 +87,7 @@ impl AppState {
             config,
             metrics,
             simulator: None,
+            connectors: Vec::new(),
             limiter,
         }
     }
@@ -90,6 +95,12 @@ impl AppState {
     /// Exposes the simulator's reply injection under `/admin/simulator`.
     pub fn with_simulator(mut self, simulator: Arc<Simulator>) -> Self {
         self.simulator = Some(simulator);
+        self
+    }
+
+    /// Lists the node's connectors under `/admin/connectors`.
+    pub fn with_connectors(mut self, connectors: Vec<ConnectorEntry>) -> Self {
+        self.connectors = connectors;
         self
     }
 

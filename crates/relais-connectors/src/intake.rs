@@ -144,8 +144,14 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_from_paths() {
-        assert_eq!(redact_path("/connectors/sf/abc123/dlr"), "/connectors/sf/{secret}/dlr");
-        assert_eq!(redact_path("/connectors/sf/abc123"), "/connectors/sf/{secret}");
+        assert_eq!(
+            redact_path("/connectors/sf/abc123/dlr"),
+            "/connectors/sf/{secret}/dlr"
+        );
+        assert_eq!(
+            redact_path("/connectors/sf/abc123"),
+            "/connectors/sf/{secret}"
+        );
         assert_eq!(redact_path("/v1/messages"), "/v1/messages");
     }
 }

@@ -18,6 +18,7 @@ pub mod gsm7;
 pub mod money;
 pub mod number;
 pub mod optout;
+pub mod paris;
 pub mod plan;
 pub mod pricing;
 pub mod segments;

@@ -16,6 +16,8 @@ use relais_smpp::esme::EsmeConfig;
 use relais_smpp::server::ServerConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::connectors::{ConnectorSection, Settings, check_name};
+
 /// The configuration file read when `--config` is not given, if it exists.
 pub const DEFAULT_FILE: &str = "relais.toml";
 
@@ -43,13 +45,16 @@ pub struct Config {
     pub engine: EngineConfig,
     /// The built-in simulator (connector `simulator.name`).
     pub simulator: SimulatorConfig,
-    /// Carrier links over SMPP (ESME connectors), named for routes; each
-    /// with its `tls` section (see [`relais_smpp::esme::EsmeTls`]).
+    /// The connectors beside the built-in simulator, one section each
+    /// (`kind` = simulator, smpp or an HTTP provider; see [`crate::connectors`]).
+    pub connectors: Vec<ConnectorSection>,
+    /// The older form of `[[connectors]] kind = "smpp"`, still read (with a warning).
     pub smpp_connectors: Vec<EsmeConfig>,
     /// The SMPP server front door (clients bind with an account's SMPP login),
     /// TLS only with its `tls` section; absent: not served.
     pub smpp_server: Option<ServerConfig>,
-    /// Segment rate per connector name.
+    /// The older form of a connector's `rate`, by connector name, still
+    /// read (with a warning) and checked against the connectors that exist.
     pub rates: BTreeMap<String, RateSection>,
     /// Routes, the first match of each channel wins; none: everything goes
     /// to the simulator.
@@ -80,6 +85,7 @@ impl Default for Config {
             postgres: PostgresSection::default(),
             engine: EngineConfig::default(),
             simulator: SimulatorConfig::default(),
+            connectors: Vec::new(),
             smpp_connectors: Vec::new(),
             smpp_server: None,
             rates: BTreeMap::new(),
@@ -248,6 +254,59 @@ fn load_from(
         .map_err(|e| format!("configuration: {e}"))
 }
 
+impl Config {
+    /// Every connector but the built-in simulator (legacy `[[smpp_connectors]]`
+    /// included), with the rate of each (legacy `[rates]` included), and the
+    /// warnings for the older forms. Names must be unique, and `[rates]` may
+    /// name only connectors that exist (a typo would mean "unlimited").
+    pub fn connector_sections(&self) -> Result<(Vec<ConnectorSection>, Vec<String>), String> {
+        let mut warnings = Vec::new();
+        let mut sections = self.connectors.clone();
+        if !self.smpp_connectors.is_empty() {
+            warnings.push(
+                "[[smpp_connectors]] is the older form of [[connectors]] with kind = \"smpp\""
+                    .into(),
+            );
+        }
+        for esme in &self.smpp_connectors {
+            check_name(&esme.name)?;
+            sections.push(ConnectorSection {
+                name: esme.name.clone(),
+                rate: None,
+                settings: Settings::Smpp(esme.clone()),
+            });
+        }
+        let mut names = vec![self.simulator.name.as_str()];
+        for section in &sections {
+            if names.contains(&section.name.as_str()) {
+                return Err(format!("two connectors are named {:?}", section.name));
+            }
+            names.push(&section.name);
+        }
+        let mut rated = sections;
+        // The built-in simulator's rate stays in [rates]; others have their own.
+        if self.rates.keys().any(|name| name != &self.simulator.name) {
+            warnings.push(
+                "[rates] is the older form of a connector's rate = { per_second, burst }".into(),
+            );
+        }
+        for (name, rate) in &self.rates {
+            if name == &self.simulator.name {
+                continue;
+            }
+            let section = rated
+                .iter_mut()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| format!("rates.{name}: no connector is named {name:?}"))?;
+            if section.rate.is_some() {
+                return Err(format!("rates.{name}: the connector has its own rate"));
+            }
+            section.rate = Some(*rate);
+        }
+        Ok((rated, warnings))
+    }
+}
+
 /// The configuration as TOML with secrets replaced by `********`.
 pub fn masked_toml(config: &Config) -> String {
     let mut shown = config.clone();
@@ -258,9 +317,6 @@ pub fn masked_toml(config: &Config) -> String {
         shown.admin_token = Some("********".into());
     }
     shown.database_url = mask_url_password(&shown.database_url);
-    for connector in &mut shown.smpp_connectors {
-        connector.password = "********".into();
-    }
     toml::to_string_pretty(&shown).expect("configuration serialises to TOML")
 }
 
@@ -395,6 +451,86 @@ name = "plain"
         )
         .unwrap_err();
         assert!(err.contains("verify"), "{err}");
+    }
+
+    #[test]
+    fn connectors_old_and_new_forms_make_one_list_with_their_rates() {
+        let config = from_toml(
+            r#"
+[[connectors]]
+name = "sf"
+kind = "smsfactor"
+token = "t0ken"
+rate = { per_second = 20, burst = 5 }
+
+[[smpp_connectors]]
+name = "carrier"
+host = "10.0.0.1"
+
+[rates]
+carrier = { per_second = 50, burst = 10 }
+simulator = { per_second = 1000, burst = 100 }
+"#,
+        )
+        .unwrap();
+        let (sections, warnings) = config.connector_sections().unwrap();
+        let names: Vec<(&str, &str, Option<u32>)> = sections
+            .iter()
+            .map(|s| (s.name.as_str(), s.kind(), s.rate.map(|r| r.per_second)))
+            .collect();
+        assert_eq!(
+            names,
+            [("sf", "smsfactor", Some(20)), ("carrier", "smpp", Some(50))]
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("[[connectors]]"), "{warnings:?}");
+        assert!(warnings[1].contains("rate = {"), "{warnings:?}");
+        // The built-in simulator's rate alone is no older form.
+        let simulator_only = from_toml(
+            "[rates]
+simulator = { per_second = 5, burst = 5 }
+",
+        )
+        .unwrap();
+        assert_eq!(
+            simulator_only.connector_sections().unwrap().1,
+            Vec::<String>::new()
+        );
+
+        let typo = from_toml(
+            "[rates]
+carier = { per_second = 5, burst = 5 }
+",
+        )
+        .unwrap();
+        let err = typo.connector_sections().unwrap_err();
+        assert!(err.contains("carier"), "{err}");
+        let twice = from_toml(
+            "[[connectors]]
+name = \"simulator\"
+kind = \"simulator\"
+",
+        )
+        .unwrap();
+        assert!(
+            twice
+                .connector_sections()
+                .unwrap_err()
+                .contains("two connectors")
+        );
+        let both = from_toml(
+            "[[connectors]]
+name = \"c\"
+kind = \"smpp\"
+rate = { per_second = 1, burst = 1 }
+[rates]
+c = { per_second = 5, burst = 5 }
+",
+        )
+        .unwrap();
+        assert!(both.connector_sections().unwrap_err().contains("own rate"));
+        let unknown = from_toml("[[connectors]]\nname = \"x\"\nkind = \"pigeon\"\n").unwrap_err();
+        assert!(unknown.contains("pigeon"), "{unknown}");
     }
 
     #[test]

@@ -4,5 +4,6 @@
 //! benchmarks and end-to-end tests use the same functions.
 
 pub mod config;
+pub mod connectors;
 pub mod logging;
 pub mod wiring;

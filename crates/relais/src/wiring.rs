@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::SignedDuration;
+use relais_api::connectors::ConnectorEntry;
 use relais_api::state::{ApiConfig, AppState, RateLimit};
-use relais_connectors::contract::Connector;
+use relais_connectors::contract::{Connector, Intake};
 use relais_connectors::simulator::Simulator;
 use relais_connectors::sink::StoreSink;
 use relais_core::calendar::Calendars;
@@ -17,7 +18,6 @@ use relais_engine::engine::Engine;
 use relais_engine::ratelimit::SegmentRate;
 use relais_engine::routing::{RouteConfig, Router};
 use relais_engine::send::{Pipeline, SendSettings};
-use relais_smpp::esme::Esme;
 use relais_store::Store;
 use relais_store::postgres::{PostgresOptions, PostgresStore};
 use relais_store::sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -101,8 +101,8 @@ pub struct Gateway {
     pub pipeline: Arc<Pipeline>,
     pub simulator: Arc<Simulator>,
     pub engine: Engine,
-    /// SMPP carrier links, to unbind on shutdown.
-    pub esmes: Vec<Arc<Esme>>,
+    /// Every connector, the built-in simulator first, to stop after the engine.
+    pub connectors: Vec<Arc<dyn Connector>>,
     /// The main listener's app: `/v1`, `/admin`, `/compat/{dialect}`, operations.
     pub app: axum::Router,
     /// Dialects served at the root of listeners of their own.
@@ -134,18 +134,18 @@ pub fn start(
     Simulator::validate(&config.simulator)?;
     let simulator = Simulator::start(config.simulator.clone(), sink.clone());
 
-    let mut connectors: HashMap<String, Arc<dyn Connector>> = HashMap::new();
-    connectors.insert(config.simulator.name.clone(), simulator.clone());
-    let mut esmes = Vec::new();
-    for esme_config in &config.smpp_connectors {
-        if connectors.contains_key(&esme_config.name) {
-            return Err(format!("two connectors are named {:?}", esme_config.name));
-        }
-        let esme = Esme::start(esme_config.clone(), sink.clone())
-            .map_err(|e| format!("smpp_connectors {:?}: {e}", esme_config.name))?;
-        connectors.insert(esme_config.name.clone(), esme.clone());
-        esmes.push(esme);
+    let (sections, warnings) = config.connector_sections()?;
+    for warning in warnings {
+        tracing::warn!("configuration: {warning}");
     }
+    let mut built: Vec<Arc<dyn Connector>> = vec![simulator.clone()];
+    for section in &sections {
+        built.push(section.build(sink.clone())?);
+    }
+    let connectors: HashMap<String, Arc<dyn Connector>> = built
+        .iter()
+        .map(|c| (c.name().to_string(), c.clone()))
+        .collect();
     // Without routes, the simulator carries everything, on either channel.
     let routes = if config.routes.is_empty() {
         [Channel::Network, Channel::Devices]
@@ -167,15 +167,16 @@ pub fn start(
         Router::new(routes, &connectors, &config.simulator.name)
             .map_err(|e| format!("routes: {e}"))?,
     );
-    let rates = config
-        .rates
+    let rates = sections
         .iter()
-        .map(|(name, r)| {
-            (
-                name.clone(),
-                Arc::new(SegmentRate::new(r.per_second, r.burst)),
-            )
-        })
+        .filter_map(|s| s.rate.map(|r| (s.name.clone(), r)))
+        .chain(
+            config
+                .rates
+                .get(&config.simulator.name)
+                .map(|r| (config.simulator.name.clone(), *r)),
+        )
+        .map(|(name, r)| (name, Arc::new(SegmentRate::new(r.per_second, r.burst))))
         .collect();
 
     let mut engine_config = config.engine.clone();
@@ -195,11 +196,22 @@ pub fn start(
         max_recipients: config.sending.max_recipients,
         metrics_token: config.metrics_token.clone().filter(|t| !t.is_empty()),
     };
+    let mut intakes = Vec::new();
+    let mut entries = Vec::new();
+    for connector in &built {
+        let intake = connector.intake();
+        entries.push(ConnectorEntry {
+            connector: connector.clone(),
+            intake: intake.as_ref().map(Intake::routes).unwrap_or_default(),
+        });
+        intakes.extend(intake);
+    }
     let state = Arc::new(
         AppState::new(pipeline.clone(), store.clone(), api, metrics)
-            .with_simulator(simulator.clone()),
+            .with_simulator(simulator.clone())
+            .with_connectors(entries),
     );
-    let app = relais_api::router(state.clone());
+    let app = relais_api::router(state.clone(), intakes);
     let dialect_apps = config
         .dialects
         .iter()
@@ -223,7 +235,7 @@ pub fn start(
         pipeline,
         simulator,
         engine,
-        esmes,
+        connectors: built,
         app,
         dialect_apps,
     })

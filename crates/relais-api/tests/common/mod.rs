@@ -84,7 +84,7 @@ impl TestApp {
         let pipeline = Arc::new(Pipeline::new(store.clone(), SendSettings::default()));
         let state = AppState::new(pipeline.clone(), store.clone(), config, metrics);
         TestApp {
-            router: router(Arc::new(state)),
+            router: router(Arc::new(state), Vec::new()),
             store,
             account,
             key,

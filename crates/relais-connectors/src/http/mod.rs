@@ -9,10 +9,12 @@
 //! shapes, its error mapping and its intake routes; the registry (the
 //! binary's `connectors` module) builds it from `[[connectors]]`.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use relais_store::OutboundMessage;
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,9 @@ use tokio::sync::Semaphore;
 use crate::contract::{ConnectorStatus, SubmitResult};
 use crate::intake::{self, IntakeAddress};
 use crate::secret::Secret;
+
+pub mod push;
+pub mod smsfactor;
 
 /// What every HTTP connector is configured with, beside its provider's keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +92,29 @@ pub fn excerpt(body: &str) -> &str {
     }
 }
 
+/// The indexes of `messages` grouped by `key`, groups in first-seen order and
+/// split at `max` messages.
+pub fn groups<K: Eq + Hash>(
+    messages: &[OutboundMessage],
+    max: usize,
+    key: impl Fn(&OutboundMessage) -> K,
+) -> Vec<Vec<usize>> {
+    let max = max.max(1);
+    let mut open: HashMap<K, usize> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, message) in messages.iter().enumerate() {
+        let k = key(message);
+        match open.get(&k) {
+            Some(&g) if groups[g].len() < max => groups[g].push(i),
+            _ => {
+                open.insert(k, groups.len());
+                groups.push(vec![i]);
+            }
+        }
+    }
+    groups
+}
+
 /// One provider, as the connector reaches it.
 pub struct HttpPeer {
     name: String,
@@ -95,8 +123,13 @@ pub struct HttpPeer {
     limit: Semaphore,
     address: IntakeAddress,
     in_flight: AtomicU64,
-    last_error: Mutex<Option<String>>,
+    /// The last failure (5xx, 429, no answer) and when, until a request succeeds.
+    last_error: Mutex<Option<(String, Instant)>>,
 }
+
+/// How long a provider that failed counts as down before the next message
+/// tries it again (meanwhile the dispatcher uses the route's next connector).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl HttpPeer {
     /// `default_base_url`: the provider's public API root; `credential`: what
@@ -186,7 +219,9 @@ impl HttpPeer {
         let mut last_error = self.last_error.lock().expect("last error");
         match answer {
             Ok(answer) if answer.is_temporary() => {
-                *last_error = Some(format!("HTTP {}", answer.status.as_u16()));
+                let error = format!("HTTP {}", answer.status.as_u16());
+                tracing::warn!(connector = %self.name, %error, "provider could not take a request");
+                *last_error = Some((error, Instant::now()));
                 Ok(answer)
             }
             Ok(answer) => {
@@ -200,14 +235,14 @@ impl HttpPeer {
                     format!("{}: {e}", self.name)
                 };
                 tracing::warn!(connector = %self.name, error = %error, "provider unreachable");
-                *last_error = Some(error.clone());
+                *last_error = Some((error.clone(), Instant::now()));
                 Err(error)
             }
         }
     }
 
     /// Submits each message through `one`, up to the concurrency limit at a
-    /// time; answers in order.
+    /// time (each request takes a permit in [`HttpPeer::send`]); answers in order.
     pub async fn each<'a, F, Fut>(
         &self,
         messages: &'a [OutboundMessage],
@@ -220,11 +255,67 @@ impl HttpPeer {
         futures_util::future::join_all(messages.iter().map(one)).await
     }
 
-    /// Up while the last request got an answer that was not a 5xx or 429.
+    /// Submits the messages one request per group of those sharing `key`
+    /// (what the provider takes once for many recipients: text, sender,
+    /// encoding…), at most `max` per group; `one` answers a result per
+    /// message of its group, in order. Answers in the messages' order.
+    pub async fn grouped<'a, K, F, Fut>(
+        &self,
+        messages: &'a [OutboundMessage],
+        max: usize,
+        key: impl Fn(&OutboundMessage) -> K,
+        one: F,
+    ) -> Vec<SubmitResult>
+    where
+        K: Eq + Hash,
+        F: Fn(Vec<&'a OutboundMessage>) -> Fut,
+        Fut: Future<Output = Vec<SubmitResult>>,
+    {
+        let groups = groups(messages, max, key);
+        let answers = futures_util::future::join_all(
+            groups
+                .iter()
+                .map(|group| one(group.iter().map(|&i| &messages[i]).collect())),
+        )
+        .await;
+        let mut results = vec![None; messages.len()];
+        for (group, answer) in groups.iter().zip(answers) {
+            debug_assert_eq!(group.len(), answer.len(), "one result per message");
+            for (&i, result) in group.iter().zip(answer) {
+                results[i] = Some(result);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| SubmitResult::Temporary {
+                    error: "the provider request answered no result for it".into(),
+                })
+            })
+            .collect()
+    }
+
+    /// Down for [`RETRY_AFTER`] after a request got no answer, a 5xx or a
+    /// 429; up again after that (the next message probes the provider).
+    pub fn is_up(&self) -> bool {
+        self.last_error
+            .lock()
+            .expect("last error")
+            .as_ref()
+            .is_none_or(|(_, at)| at.elapsed() >= RETRY_AFTER)
+    }
+
+    /// Up or down as [`HttpPeer::is_up`], the last failure shown until a
+    /// request succeeds.
     pub fn status(&self) -> ConnectorStatus {
-        let last_error = self.last_error.lock().expect("last error").clone();
+        let last_error = self
+            .last_error
+            .lock()
+            .expect("last error")
+            .as_ref()
+            .map(|(error, _)| error.clone());
         ConnectorStatus {
-            up: last_error.is_none(),
+            up: self.is_up(),
             last_error,
             in_flight: self.in_flight.load(Ordering::Relaxed),
             binds: None,

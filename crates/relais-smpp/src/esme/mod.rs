@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use relais_connectors::contract::{Binds, Connector, ConnectorStatus, SubmitResult};
+use relais_connectors::secret::Secret;
 use relais_connectors::sink::EventSink;
 use relais_core::encoding::Encoding;
 use relais_core::number::Country;
@@ -69,7 +70,7 @@ pub struct EsmeConfig {
     /// TLS on every bind; off by default.
     pub tls: EsmeTls,
     pub system_id: String,
-    pub password: String,
+    pub password: Secret,
     pub system_type: String,
     pub bind_mode: BindMode,
     pub interface_version: InterfaceVersion,
@@ -132,7 +133,7 @@ impl Default for EsmeConfig {
             port: 2775,
             tls: EsmeTls::default(),
             system_id: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             system_type: String::new(),
             bind_mode: BindMode::Transceiver,
             interface_version: InterfaceVersion::V34,

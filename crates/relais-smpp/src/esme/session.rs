@@ -177,7 +177,7 @@ fn bind_command(shared: &Shared, kind: Kind) -> Result<Command, String> {
     };
     let (system_id, password, system_type) = (
         c_string(&config.system_id)?,
-        c_string(&config.password)?,
+        c_string(config.password.expose())?,
         c_string(&config.system_type)?,
     );
     let pdu: Pdu = match kind {

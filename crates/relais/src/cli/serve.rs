@@ -127,8 +127,8 @@ async fn serve(config: config::Config, demo: bool) -> Result<(), String> {
     }
     tracing::info!("stopping: finishing in-flight work");
     gateway.engine.shutdown().await;
-    for esme in &gateway.esmes {
-        esme.shutdown().await;
+    for connector in &gateway.connectors {
+        connector.shutdown().await;
     }
     tracing::info!("stopped");
     Ok(())

@@ -405,6 +405,16 @@ impl Listener {
     }
 }
 
+/// A port free on 127.0.0.1 now, for a server that must know its own
+/// address before it starts (a `public_url`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A `relais smsc-simulator` process on a free port, accepting the login
 /// `relais` / `secret`; killed when dropped.
 pub struct SmscProcess {
@@ -414,11 +424,7 @@ pub struct SmscProcess {
 
 impl SmscProcess {
     pub fn start() -> SmscProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_relais"))
             .args(["smsc-simulator", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--system-id", "relais", "--password", "secret"])
@@ -428,12 +434,13 @@ impl SmscProcess {
         SmscProcess { child, port }
     }
 
-    /// An `[[smpp_connectors]]` entry named `name` binding to it.
+    /// A `[[connectors]]` entry named `name` binding to it.
     pub fn connector(&self, name: &str) -> String {
         format!(
             r#"
-[[smpp_connectors]]
+[[connectors]]
 name = "{name}"
+kind = "smpp"
 host = "127.0.0.1"
 port = {port}
 system_id = "relais"

@@ -21,6 +21,6 @@ pub mod failure;
 pub mod format;
 pub mod forms;
 pub mod numbers;
-pub mod paris;
+pub use relais_core::paris;
 pub mod scalar;
 pub mod xml;

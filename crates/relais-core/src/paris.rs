@@ -1,5 +1,6 @@
 //! Provider local time: the French providers write times as Europe/Paris
-//! wall-clock time without an offset. This module reads them into
+//! wall-clock time without an offset, in their doors' requests and in the
+//! reports their APIs push to the connectors. This module reads them into
 //! timestamps and writes timestamps back in their formats.
 //!
 //! Reading is strict: impossible dates (`2026-02-30`) are refused, and so is
@@ -10,7 +11,9 @@
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{Timestamp, Zoned};
-use relais_store::Millis;
+
+/// Milliseconds since the Unix epoch, as the store keeps times.
+type Millis = i64;
 
 /// A local time that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

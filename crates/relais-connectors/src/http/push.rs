@@ -1,0 +1,150 @@
+//! What the HTTP providers' intake routes share: reading the numbers and
+//! times providers push, and handing reports and replies to the sink with
+//! the log line an operator needs when one changes nothing (an unknown id,
+//! a repeat, a report for a final message), since the provider is answered
+//! 200 either way so that it stops retrying.
+
+use std::sync::Arc;
+
+use relais_core::number::E164;
+use relais_core::paris;
+use relais_store::{CarrierReport, MessageStatus, Millis, NewInbound, clock};
+
+use crate::sink::EventSink;
+
+/// A connector's side of its intake routes.
+#[derive(Clone)]
+pub struct Pushes {
+    connector: String,
+    sink: Arc<dyn EventSink>,
+}
+
+impl Pushes {
+    pub fn new(connector: &str, sink: Arc<dyn EventSink>) -> Pushes {
+        Pushes {
+            connector: connector.to_string(),
+            sink,
+        }
+    }
+
+    pub fn connector(&self) -> &str {
+        &self.connector
+    }
+
+    /// A report for `carrier_id`, from this connector.
+    pub fn report(
+        &self,
+        carrier_id: String,
+        status: MessageStatus,
+        error: Option<String>,
+        at: Millis,
+    ) -> CarrierReport {
+        CarrierReport {
+            connector: self.connector.clone(),
+            carrier_id,
+            status,
+            error,
+            at,
+        }
+    }
+
+    /// Applies reports once durable; logs those that changed nothing.
+    pub async fn reports(&self, reports: &[CarrierReport]) {
+        if reports.is_empty() {
+            return;
+        }
+        let changed = self.sink.reports(reports).await;
+        if changed < reports.len() as u64 {
+            tracing::info!(
+                connector = %self.connector,
+                received = reports.len(),
+                changed,
+                first = %reports[0].carrier_id,
+                "delivery reports that changed no message (unknown id, repeated, or for a final message)"
+            );
+        }
+    }
+
+    /// Stores a reply from `from` (as the provider writes numbers); a STOP
+    /// push (`stop`) with no text counts as the word STOP. A number that
+    /// cannot be read is logged and dropped.
+    pub async fn reply(&self, from: &str, to: &str, text: &str, at: Millis, stop: bool) {
+        let Some(number) = number(from) else {
+            tracing::warn!(connector = %self.connector, from, "reply from an unreadable number; dropped");
+            return;
+        };
+        let text = if stop && text.trim().is_empty() {
+            "STOP"
+        } else {
+            text
+        };
+        let inbound = NewInbound {
+            from: number,
+            to: to.to_string(),
+            text: text.to_string(),
+            connector: self.connector.clone(),
+            at,
+        };
+        self.sink.inbound(inbound, None).await;
+    }
+}
+
+/// A number as providers push it: `+33612345678`, `33612345678` or
+/// `0033612345678`.
+pub fn number(value: &str) -> Option<E164> {
+    let value = value.trim();
+    let digits = value
+        .strip_prefix('+')
+        .or_else(|| value.strip_prefix("00"))
+        .unwrap_or(value);
+    format!("+{digits}").parse().ok()
+}
+
+/// A pushed time: RFC 3339 with an offset, or `Y-m-d H:i:s` in Europe/Paris
+/// (the French providers), or Unix seconds; absent or unreadable: now.
+pub fn time(value: Option<&str>) -> Millis {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return clock::now_ms();
+    };
+    if let Ok(at) = value.parse::<jiff::Timestamp>() {
+        return at.as_millisecond();
+    }
+    if let Ok(at) = paris::parse_datetime(value) {
+        return at.as_millisecond();
+    }
+    if let Ok(seconds) = value.parse::<i64>() {
+        return seconds.saturating_mul(1000);
+    }
+    clock::now_ms()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_read_in_every_provider_form() {
+        let expected: E164 = "+33612345678".parse().unwrap();
+        for form in [
+            "+33612345678",
+            "33612345678",
+            "0033612345678",
+            " 33612345678 ",
+        ] {
+            assert_eq!(number(form), Some(expected), "{form}");
+        }
+        assert_eq!(number("0612345678"), None);
+        assert_eq!(number("abc"), None);
+    }
+
+    #[test]
+    fn times_are_read_in_every_provider_form() {
+        let at = 1_721_881_386_000; // 2024-07-25T04:23:06Z
+        assert_eq!(time(Some("2024-07-25T06:23:06+02:00")), at);
+        assert_eq!(time(Some("2024-07-25 06:23:06")), at);
+        assert_eq!(time(Some("1721881386")), at);
+        let now = clock::now_ms();
+        assert!(time(Some("yesterday")) >= now);
+        assert!(time(None) >= now);
+    }
+}
