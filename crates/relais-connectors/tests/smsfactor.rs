@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Recorder, Stub, eventually, json, message, serve_intake};
-use relais_connectors::contract::{Connector, SubmitResult};
+use relais_connectors::contract::SubmitResult;
 use relais_connectors::http::{HttpOptions, smsfactor};
 use relais_core::plan::MessageKind;
 use relais_store::MessageStatus;

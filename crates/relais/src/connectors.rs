@@ -99,6 +99,8 @@ macro_rules! http_kinds {
 
 http_kinds! {
     smsfactor => SmsFactor,
+    octopush => Octopush,
+    smsadvert => SmsAdvert,
 }
 
 /// Every kind a section may name.

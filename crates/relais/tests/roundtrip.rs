@@ -165,3 +165,51 @@ async fn smsfactor_connector_round_trip() {
     a.stop();
     b.stop();
 }
+
+/// Sets B's account callbacks (reports and replies) to A's intake URL, as an
+/// operator pastes it in a provider's console.
+async fn point_callbacks_at(b: &Server, b_key: &str, url: &str) {
+    let status = b
+        .http
+        .put(format!("{}/v1/webhooks", b.base))
+        .bearer_auth(b_key)
+        .json(&json!({ "dlr": url, "inbound": url }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "B's webhooks: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn octopush_connector_round_trip() {
+    let b = Server::start("");
+    let (_, b_key) = b.account("aggregator", None).await;
+    let a = aggregator(&format!(
+        "kind = \"octopush\"\nbase_url = \"{}/compat/octopush\"\nlogin = \"aggregator\"\napi_key = \"{b_key}\"",
+        b.base
+    ));
+    let entry = listed(&a).await;
+    assert_eq!(entry["kind"], "octopush");
+    let url = entry["intake"][0]["url"].as_str().unwrap().to_string();
+    assert!(url.ends_with("/callback"), "{entry}");
+    point_callbacks_at(&b, &b_key, &url).await;
+    campaign_is_delivered(&a, 3).await;
+    a.stop();
+    b.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smsadvert_connector_round_trip() {
+    let b = Server::start("");
+    let (_, b_key) = b.account("aggregator", None).await;
+    let a = aggregator(&format!(
+        "kind = \"smsadvert\"\nbase_url = \"{}/compat/smsadvert\"\ntoken = \"{b_key}\"",
+        b.base
+    ));
+    assert_eq!(listed(&a).await["kind"], "smsadvert");
+    // SMSAdvert takes its callback URL with each message: nothing to paste.
+    campaign_is_delivered(&a, 3).await;
+    a.stop();
+    b.stop();
+}

@@ -24,7 +24,9 @@ use crate::contract::{ConnectorStatus, SubmitResult};
 use crate::intake::{self, IntakeAddress};
 use crate::secret::Secret;
 
+pub mod octopush;
 pub mod push;
+pub mod smsadvert;
 pub mod smsfactor;
 
 /// What every HTTP connector is configured with, beside its provider's keys.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use relais_core::number::E164;
 use relais_core::paris;
 use relais_store::{CarrierReport, MessageStatus, Millis, NewInbound, clock};
+use serde_json::Value;
 
 use crate::sink::EventSink;
 
@@ -87,6 +88,22 @@ impl Pushes {
         };
         self.sink.inbound(inbound, None).await;
     }
+}
+
+/// An id a provider writes as a JSON string or number; empty: none.
+pub fn id(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A code a provider writes as a JSON number or a string.
+pub fn integer(value: &Value) -> Option<i64> {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// A number as providers push it: `+33612345678`, `33612345678` or

@@ -34,7 +34,7 @@ use relais_store::{MessageStatus, OutboundMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::push::{self, Pushes};
+use super::push::{self, Pushes, integer};
 use super::{HttpOptions, HttpPeer};
 use crate::contract::{Connector, ConnectorStatus, Intake, IntakePath, SubmitResult};
 use crate::secret::Secret;
@@ -160,13 +160,6 @@ fn temporary(group: &[&OutboundMessage], error: String) -> Vec<SubmitResult> {
     vec![SubmitResult::Temporary { error }; group.len()]
 }
 
-/// A number SMSFactor writes as a JSON number or a string.
-fn integer(value: &Value) -> Option<i64> {
-    value
-        .as_i64()
-        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
 /// Sets the DLR, MO and STOP webhooks to this connector's intake URLs,
 /// retrying every minute until SMSFactor takes them.
 async fn register_webhooks(connector: Arc<SmsFactor>) {
@@ -252,12 +245,7 @@ fn status_name(code: i64) -> &'static str {
 }
 
 async fn dlr(State(pushes): State<Pushes>, Json(body): Json<Value>) -> Json<Value> {
-    let id = match &body["message_id"] {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    match (id, integer(&body["status"])) {
+    match (push::id(&body["message_id"]), integer(&body["status"])) {
         (Some(id), Some(code)) => match report_status(code) {
             Some(status) => {
                 let error = (status != MessageStatus::Delivered)
@@ -279,11 +267,7 @@ async fn dlr(State(pushes): State<Pushes>, Json(body): Json<Value>) -> Json<Valu
 }
 
 async fn mo(State(pushes): State<Pushes>, Json(body): Json<Value>) -> Json<Value> {
-    let from = match &body["from"] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
+    let from = push::id(&body["from"]).unwrap_or_default();
     let text = body["message"].as_str().unwrap_or("");
     pushes
         .reply(&from, "", text, push::time(body["date"].as_str()), false)
