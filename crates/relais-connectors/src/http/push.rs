@@ -1,8 +1,12 @@
-//! What the HTTP providers' intake routes share: reading the numbers and
-//! times providers push, and handing reports and replies to the sink with
-//! the log line an operator needs when one changes nothing (an unknown id,
-//! a repeat, a report for a final message), since the provider is answered
-//! 200 either way so that it stops retrying.
+//! What the HTTP providers' intake routes share: reading the ids, numbers
+//! and times providers push, and handing reports and replies to the sink
+//! with the log line an operator needs when one changes nothing (an unknown
+//! id, a repeat, a report for a final message), since the provider is
+//! answered 200 either way so that it stops retrying.
+//!
+//! Providers push one report per request, many at a time: the reports of
+//! concurrent requests are stored together, in one sink call (one store
+//! transaction) per batch, each request answered once its report is durable.
 
 use std::sync::Arc;
 
@@ -10,21 +14,36 @@ use relais_core::number::E164;
 use relais_core::paris;
 use relais_store::{CarrierReport, MessageStatus, Millis, NewInbound, clock};
 use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::sink::EventSink;
+
+/// Reports stored in one sink call at most.
+const MAX_BATCH: usize = 1024;
 
 /// A connector's side of its intake routes.
 #[derive(Clone)]
 pub struct Pushes {
     connector: String,
     sink: Arc<dyn EventSink>,
+    queue: mpsc::UnboundedSender<Pending>,
+}
+
+/// Reports of one request, and who waits for them to be durable.
+struct Pending {
+    reports: Vec<CarrierReport>,
+    stored: oneshot::Sender<()>,
 }
 
 impl Pushes {
+    /// Starts the task that stores reports in batches (within a runtime).
     pub fn new(connector: &str, sink: Arc<dyn EventSink>) -> Pushes {
+        let (queue, pending) = mpsc::unbounded_channel();
+        tokio::spawn(store_batches(connector.to_string(), sink.clone(), pending));
         Pushes {
             connector: connector.to_string(),
             sink,
+            queue,
         }
     }
 
@@ -49,20 +68,20 @@ impl Pushes {
         }
     }
 
-    /// Applies reports once durable; logs those that changed nothing.
+    /// Applies reports, returning once they are durable (with those other
+    /// requests pushed meanwhile).
     pub async fn reports(&self, reports: &[CarrierReport]) {
         if reports.is_empty() {
             return;
         }
-        let changed = self.sink.reports(reports).await;
-        if changed < reports.len() as u64 {
-            tracing::info!(
-                connector = %self.connector,
-                received = reports.len(),
-                changed,
-                first = %reports[0].carrier_id,
-                "delivery reports that changed no message (unknown id, repeated, or for a final message)"
-            );
+        let (stored, done) = oneshot::channel();
+        let pending = Pending {
+            reports: reports.to_vec(),
+            stored,
+        };
+        if self.queue.send(pending).is_err() || done.await.is_err() {
+            // The batching task is gone (the runtime is stopping): store alone.
+            log_unchanged(&self.connector, reports, self.sink.reports(reports).await);
         }
     }
 
@@ -87,6 +106,50 @@ impl Pushes {
             at,
         };
         self.sink.inbound(inbound, None).await;
+    }
+}
+
+/// Stores what the intake routes queued, as much as is waiting at once per
+/// sink call, then answers each request of the batch.
+async fn store_batches(
+    connector: String,
+    sink: Arc<dyn EventSink>,
+    mut pending: mpsc::UnboundedReceiver<Pending>,
+) {
+    while let Some(first) = pending.recv().await {
+        let mut batch = vec![first];
+        let mut count = batch[0].reports.len();
+        while count < MAX_BATCH {
+            match pending.try_recv() {
+                Ok(next) => {
+                    count += next.reports.len();
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let reports: Vec<CarrierReport> = batch
+            .iter()
+            .flat_map(|p| p.reports.iter().cloned())
+            .collect();
+        let span = tracing::debug_span!("intake reports", connector = %connector, count);
+        let changed = tracing::Instrument::instrument(sink.reports(&reports), span).await;
+        log_unchanged(&connector, &reports, changed);
+        for done in batch {
+            let _ = done.stored.send(());
+        }
+    }
+}
+
+fn log_unchanged(connector: &str, reports: &[CarrierReport], changed: u64) {
+    if changed < reports.len() as u64 {
+        tracing::info!(
+            connector,
+            received = reports.len(),
+            changed,
+            first = %reports[0].carrier_id,
+            "delivery reports that changed no message (unknown id, repeated, or for a final message)"
+        );
     }
 }
 
