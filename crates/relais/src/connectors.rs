@@ -44,10 +44,11 @@ pub enum Settings {
 /// `relais_connectors::http::module` has `KIND`, `Config` and `start`.
 macro_rules! http_kinds {
     ($($module:ident => $variant:ident),* $(,)?) => {
-        /// An HTTP provider's own keys, by kind.
+        /// An HTTP provider's own keys, by kind (boxed: some kinds, as the
+        /// generic one, have many).
         #[derive(Debug, Clone, PartialEq)]
         pub enum HttpSettings {
-            $($variant(http::$module::Config)),*
+            $($variant(Box<http::$module::Config>)),*
         }
 
         impl HttpSettings {
@@ -66,7 +67,7 @@ macro_rules! http_kinds {
                     if kind == http::$module::KIND {
                         return Some(
                             serde_json::from_value(Value::Object(keys))
-                                .map(HttpSettings::$variant)
+                                .map(|config| HttpSettings::$variant(Box::new(config)))
                                 .map_err(|e| e.to_string()),
                         );
                     }
@@ -90,7 +91,7 @@ macro_rules! http_kinds {
                 sink: Arc<dyn EventSink>,
             ) -> Result<Arc<dyn Connector>, String> {
                 match self {
-                    $(HttpSettings::$variant(config) => http::$module::start(name, options, config, sink)),*
+                    $(HttpSettings::$variant(config) => http::$module::start(name, options, *config, sink)),*
                 }
             }
         }
@@ -101,6 +102,10 @@ http_kinds! {
     smsfactor => SmsFactor,
     octopush => Octopush,
     smsadvert => SmsAdvert,
+    smspartner => SmsPartner,
+    twilio => Twilio,
+    vonage => Vonage,
+    generic => Generic,
 }
 
 /// Every kind a section may name.

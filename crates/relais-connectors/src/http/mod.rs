@@ -24,10 +24,14 @@ use crate::contract::{ConnectorStatus, SubmitResult};
 use crate::intake::{self, IntakeAddress};
 use crate::secret::Secret;
 
+pub mod generic;
 pub mod octopush;
 pub mod push;
 pub mod smsadvert;
 pub mod smsfactor;
+pub mod smspartner;
+pub mod twilio;
+pub mod vonage;
 
 /// What every HTTP connector is configured with, beside its provider's keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,4 +327,13 @@ impl HttpPeer {
             binds: None,
         }
     }
+}
+
+/// How long `message` may still wait for delivery, from its expiry (what
+/// providers take as a validity period or TTL); `None` without one.
+pub fn remaining_validity(message: &OutboundMessage) -> Option<Duration> {
+    message.expires_at.map(|at| {
+        let left = at.saturating_sub(relais_store::clock::now_ms());
+        Duration::from_millis(u64::try_from(left).unwrap_or(0))
+    })
 }

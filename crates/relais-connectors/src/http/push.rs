@@ -8,6 +8,7 @@
 //! concurrent requests are stored together, in one sink call (one store
 //! transaction) per batch, each request answered once its report is durable.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use relais_core::number::E164;
@@ -153,6 +154,29 @@ fn log_unchanged(connector: &str, reports: &[CarrierReport], changed: u64) {
     }
 }
 
+/// The fields of a push, however the provider sends them: the query string,
+/// then a form-encoded or JSON object body (scalars only); later ones win.
+pub fn fields(query: Option<&str>, body: &[u8]) -> HashMap<String, String> {
+    let mut fields: HashMap<String, String> = query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => {
+            for (key, value) in object {
+                let value = match value {
+                    Value::String(s) => s,
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => continue,
+                };
+                fields.insert(key, value);
+            }
+        }
+        _ => fields.extend(form_urlencoded::parse(body).into_owned()),
+    }
+    fields
+}
+
 /// An id a provider writes as a JSON string or number; empty: none.
 pub fn id(value: &Value) -> Option<String> {
     match value {
@@ -215,6 +239,23 @@ mod tests {
         }
         assert_eq!(number("0612345678"), None);
         assert_eq!(number("abc"), None);
+    }
+
+    #[test]
+    fn fields_are_read_from_the_query_a_form_or_json() {
+        let query = fields(Some("id=1&status=DELIVRD"), b"");
+        assert_eq!(
+            (query["id"].as_str(), query["status"].as_str()),
+            ("1", "DELIVRD")
+        );
+        let form = fields(None, b"MessageSid=SM1&MessageStatus=delivered&Body=a+b%21");
+        assert_eq!(form["Body"], "a b!");
+        let json = fields(
+            Some("id=0"),
+            br#"{"id": 7, "ok": true, "nested": {"x": 1}}"#,
+        );
+        assert_eq!((json["id"].as_str(), json["ok"].as_str()), ("7", "true"));
+        assert!(!json.contains_key("nested"));
     }
 
     #[test]
